@@ -1,0 +1,131 @@
+"""``create_app``: the HTTP application with every router mounted.
+
+Cross-cutting concerns live here and only here: the request id (echoed as ``X-Request-ID``
+and written to every ledger entry the request causes), errors as ``application/problem+json``
+with stable codes, and the SLA sweeper's lifetime when the app runs as a server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from civicloop import __version__
+from civicloop.cases import api as cases_api
+from civicloop.catalogue import api as catalogue_api
+from civicloop.core.errors import CivicError
+from civicloop.org import api as org_api
+from civicloop.runtime import Platform
+
+log = logging.getLogger("civicloop.http")
+PROBLEM = "application/problem+json"
+_RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def problem(status: int, code: str, title: str, request: Request, **extra: Any) -> JSONResponse:
+    body = {"type": f"https://civicloop.dev/problems/{code}", "title": title, "status": status,
+            "code": code, "instance": request.url.path,
+            "request_id": getattr(request.state, "request_id", None), **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if run_sweeper and p.settings.sweep_interval_seconds > 0:
+            from civicloop.cases.sla import SweeperThread
+
+            sweeper = SweeperThread(p, p.settings.sweep_interval_seconds)
+            sweeper.start()
+        yield
+        if sweeper:
+            sweeper.stop()
+
+    app = FastAPI(title="civicloop", version=__version__, lifespan=lifespan,
+                  description="City operations platform (一网统管): the closed case loop, its "
+                              "ledger and its organisation. Errors are application/problem+json.")
+    app.state.platform = p
+
+    @app.middleware("http")
+    async def request_ids(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request.state.request_id = given if _RID.match(given) else uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    @app.exception_handler(CivicError)
+    async def civic_error(request: Request, exc: CivicError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("request %s failed: %s", getattr(request.state, "request_id", "-"), exc.code)
+        elif exc.status in (401, 403, 423):
+            # ASVS 7.1.3: authentication and access-control failures are logged (no secrets)
+            log.warning("request %s refused: %s", getattr(request.state, "request_id", "-"), exc.code)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        resp = problem(exc.status, exc.code, exc.message, request, **_jsonable(exc.data))
+        if headers:
+            resp.headers.update(headers)
+        return resp
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            loc = [str(x) for x in e.get("loc", ()) if x not in ("body",)]
+            errors.append({"field": ".".join(loc) or "body", "rule": e.get("type", "invalid"),
+                           "message": e.get("msg", "")})
+        first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        return problem(422, "input.invalid", f"{first['field']}: {first['message']}", request,
+                       field=first["field"], rule=first.get("rule"), errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route.not_found", 405: "method.not_allowed"}.get(exc.status_code, "http.error")
+        return problem(exc.status_code, code, str(exc.detail), request)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request %s crashed", getattr(request.state, "request_id", "-"))
+        return problem(500, "server.error", "internal error; quote the request id when reporting it",
+                       request)
+
+    @app.get("/healthz", tags=["public"], summary="200 when the database answers")
+    def healthz() -> dict[str, Any]:
+        with p.db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": __version__, "catalogue": p.catalogue.version}
+
+    @app.get("/", include_in_schema=False)
+    def home() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>civicloop 一网统管</title>"
+            "<body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
+            "<h1>civicloop 城市运行一网统管</h1><p>平台已运行。接口文档：<a href='/docs'>/docs</a>"
+            "（OpenAPI: <a href='/openapi.json'>/openapi.json</a>）。</p>"
+            "<p lang='en'>The platform is running. API docs: <a href='/docs'>/docs</a>.</p></body></html>")
+
+    app.include_router(org_api.router)
+    app.include_router(cases_api.router)
+    app.include_router(cases_api.public_router)
+    app.include_router(catalogue_api.router)
+    return app
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, (str, int, float, bool, type(None), list, dict)):
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out

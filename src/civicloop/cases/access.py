@@ -1,0 +1,69 @@
+"""Who may see which case: object-level authorisation in one place.
+
+Answers "not found" both for a missing case and for a case outside the actor's scope
+(Zulip's rule), so ids cannot be probed. Scope by role:
+
+* territorial roles (operator, dispatcher, shift chief, grid worker, street admin, supervisor,
+  auditor, admin): cases whose grid lies in the actor's territory subtree;
+* department handlers: cases on which one of their departments is lead or assisting;
+* citizens, enterprises and machine clients: the cases they reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, false, select
+
+from civicloop.cases import store
+from civicloop.cases.model import AssignmentRole
+from civicloop.cases.policy import Facts
+from civicloop.core.errors import NotFoundError
+from civicloop.org.model import REPORTER_ROLES, TERRITORIAL_ROLES, Actor, Role
+
+
+def can_see(actor: Actor, row: Any, assigned: dict[str, str]) -> bool:
+    if actor.role in TERRITORIAL_ROLES:
+        return actor.covers(row.region_path)
+    if actor.role is Role.DEPARTMENT_HANDLER:
+        return any(d in assigned for d in actor.department_ids)
+    if actor.role in REPORTER_ROLES:
+        return row.reporter_id is not None and row.reporter_id == actor.id
+    return False
+
+
+def facts_for(actor: Actor, row: Any, assigned: dict[str, str]) -> Facts:
+    roles = {assigned[d] for d in actor.department_ids if d in assigned}
+    return Facts(
+        is_lead_department=str(AssignmentRole.LEAD) in roles,
+        is_assist_department=str(AssignmentRole.ASSIST) in roles,
+        is_reporter=row.reporter_id is not None and row.reporter_id == actor.id,
+    )
+
+
+def access_case(conn: Connection, actor: Actor, case_id: str, *, for_write: bool) -> tuple[Any, dict[str, str], Facts]:
+    """Load a case the actor may see: (row, assignments, facts). NotFoundError otherwise."""
+    row = store.case_row(conn, case_id, for_update=for_write and conn.dialect.name == "postgresql")
+    if row is None:
+        raise NotFoundError("case not found", code="case.not_found", case_id=case_id)
+    assigned = store.assignments(conn, case_id)
+    if not can_see(actor, row, assigned):
+        raise NotFoundError("case not found", code="case.not_found", case_id=case_id)
+    return row, assigned, facts_for(actor, row, assigned)
+
+
+def scope_clause(actor: Actor) -> ColumnElement[bool]:
+    """The SQL filter that limits a case list to the actor's scope."""
+    c = store.cases.c
+    if actor.role in TERRITORIAL_ROLES:
+        if not actor.region_path:
+            return false()
+        return c.region_path.startswith(actor.region_path, autoescape=True)
+    if actor.role is Role.DEPARTMENT_HANDLER:
+        if not actor.department_ids:
+            return false()
+        return c.id.in_(select(store.case_assignments.c.case_id).where(
+            store.case_assignments.c.department_code.in_(sorted(actor.department_ids))))
+    if actor.role in REPORTER_ROLES:
+        return c.reporter_id == actor.id
+    return false()

@@ -1,0 +1,115 @@
+"""The SLA sweeper: overdue steps are flagged, escalated one loop level up and supervised.
+
+Everything the sweeper needs is in ``case_steps`` (due times are stored when a step opens),
+so it is correct after a restart. It is idempotent — a step is flagged once, recorded in
+``overdue_at`` — and safe to run in several processes at once: on PostgreSQL each batch takes
+its rows with ``FOR UPDATE SKIP LOCKED`` so two sweepers never take the same step; on SQLite
+the write lock serialises them and the ``overdue_at IS NULL`` condition makes the second a no-op.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from civicloop.cases import store
+from civicloop.cases.model import Status
+from civicloop.cases.service import raise_supervision
+from civicloop.ledger.service import Action as LedgerAction
+from civicloop.ledger.service import record
+from civicloop.org.model import SYSTEM_ACTOR, LoopLevel
+from civicloop.runtime import Platform
+
+SUPERVISION_HOURS = 24
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    overdue_steps: int
+    escalated_cases: int
+    supervision_orders: int
+
+
+def sweep(p: Platform, *, batch_size: int = 500, request_id: str = "sweep") -> SweepResult:
+    """Flag every step due before now; returns what was done (zero when nothing was due)."""
+    total = SweepResult(0, 0, 0)
+    while True:
+        result = _sweep_batch(p, batch_size, request_id)
+        total = SweepResult(total.overdue_steps + result.overdue_steps,
+                            total.escalated_cases + result.escalated_cases,
+                            total.supervision_orders + result.supervision_orders)
+        if result.overdue_steps < batch_size:
+            return total
+
+
+def _sweep_batch(p: Platform, batch_size: int, request_id: str) -> SweepResult:
+    now = p.clock.now()
+    steps, cases = store.case_steps, store.cases
+    escalated = orders = 0
+    with p.db.write() as conn:
+        q = (select(steps.c.id, steps.c.case_id, steps.c.step, steps.c.due_at)
+             .where(steps.c.completed_at.is_(None), steps.c.overdue_at.is_(None), steps.c.due_at < now)
+             .order_by(steps.c.due_at).limit(batch_size))
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        due = conn.execute(q).all()
+        for step in due:
+            case = conn.execute(select(cases).where(cases.c.id == step.case_id)).first()
+            conn.execute(update(steps).where(steps.c.id == step.id).values(overdue_at=now))
+            if case is None or case.status in (Status.VOIDED, Status.MERGED):
+                continue
+            level = LoopLevel(case.loop_level)
+            new_level = level.up()
+            conn.execute(update(cases).where(cases.c.id == case.id).values(
+                is_overdue=True, loop_level=str(new_level), version=case.version + 1, updated_at=now))
+            # the supervision order is raised at the new (higher) level
+            raise_supervision(conn, case.id, str(new_level),
+                              reason=f"step {step.step} overdue since {step.due_at.isoformat()}",
+                              source="sweeper", raised_by=SYSTEM_ACTOR.id, at=now,
+                              due=now + timedelta(hours=SUPERVISION_HOURS))
+            orders += 1
+            actions = [LedgerAction("case.step_overdue", "case", case.id,
+                                    after={"step": step.step, "due_at": step.due_at})]
+            if new_level is not level:
+                escalated += 1
+                actions.append(LedgerAction("case.escalated", "case", case.id,
+                                            before={"loop_level": str(level)},
+                                            after={"loop_level": str(new_level)}))
+            actions.append(LedgerAction("supervision.raised", "case", case.id,
+                                        after={"source": "sweeper", "step": step.step}))
+            record(conn, SYSTEM_ACTOR, actions, at=now, request_id=request_id)
+    return SweepResult(len(due), escalated, orders)
+
+
+class SweeperThread:
+    """The in-process scheduler behind ``civicloop serve``: sweeps every N seconds."""
+
+    def __init__(self, p: Platform, interval_seconds: int) -> None:
+        self.p = p
+        self.interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="sla-sweeper", daemon=True)
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread.start()
+
+    def _loop(self) -> None:
+        import logging
+
+        log = logging.getLogger("civicloop.sla")
+        while not self._stop.wait(self.interval):
+            try:
+                result = sweep(self.p)
+                if result.overdue_steps:
+                    log.info("sweep: %s", result)
+            except Exception:  # the loop must outlive one bad sweep; the next one retries
+                log.exception("sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)

@@ -1,0 +1,174 @@
+"""Case tables and the queries the case service needs.
+
+``cases`` carries the current state (with a ``version`` for optimistic concurrency) and the
+denormalised facts lists filter on; ``case_steps`` is the SLA clock, one row per timed step;
+``case_assignments`` says which departments are on a case (lead / assist), which is what a
+department's view filters by.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
+
+from civicloop.core.db import JSONType, UTCDateTime, metadata
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("tracking_code", String(16), nullable=False, unique=True),
+    Column("element_code", String(16), nullable=False, index=True),
+    Column("scene_code", String(32), nullable=False, index=True),
+    Column("catalogue_version", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("loop_level", String(8), nullable=False),
+    Column("is_urgent", Boolean, nullable=False, default=False),
+    Column("filing_condition", String(32), nullable=True),
+    Column("closure_type", String(16), nullable=True),
+    Column("grid_code", String(32), ForeignKey("regions.code"), nullable=False),
+    Column("region_path", String(160), nullable=False, index=True),
+    Column("street_code", String(32), nullable=False, index=True),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("address", String(300), nullable=True),
+    Column("reporter_id", String(64), nullable=True, index=True),
+    Column("reporter_name", String(64), nullable=True),
+    Column("reporter_phone", String(32), nullable=True),
+    Column("lead_department", String(64), nullable=True, index=True),
+    Column("master_case_id", String(32), ForeignKey("cases.id"), nullable=True),
+    Column("rework_count", Integer, nullable=False, default=0),
+    Column("return_count", Integer, nullable=False, default=0),
+    Column("reopen_count", Integer, nullable=False, default=0),
+    Column("extension_count", Integer, nullable=False, default=0),
+    Column("is_overdue", Boolean, nullable=False, default=False),
+    Column("verification_passed", Boolean, nullable=True),
+    Column("satisfaction", String(32), nullable=True),
+    Column("handle_due_at", UTCDateTime(), nullable=True),
+    Column("reported_at", UTCDateTime(), nullable=False, index=True),
+    Column("filed_at", UTCDateTime(), nullable=True),
+    Column("dispatched_at", UTCDateTime(), nullable=True),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+case_assignments = Table(
+    "case_assignments",
+    metadata,
+    Column("case_id", String(32), ForeignKey("cases.id"), primary_key=True),
+    Column("department_code", String(64), ForeignKey("departments.code"), primary_key=True),
+    Column("role", String(8), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+)
+Index("ix_case_assignments_department_code", case_assignments.c.department_code)
+
+case_steps = Table(
+    "case_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(32), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("step", String(16), nullable=False),
+    Column("deadline_class", String(32), nullable=False),
+    Column("is_urgent", Boolean, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Column("completed_by", String(64), nullable=True),
+    Column("overdue_at", UTCDateTime(), nullable=True),
+)
+# The sweeper's query: open, not yet flagged, due before now.
+Index("ix_case_steps_open_due", case_steps.c.completed_at, case_steps.c.overdue_at, case_steps.c.due_at)
+
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(32), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # note | evidence | feedback | return | verify …
+    Column("text", Text, nullable=False, default=""),
+    Column("attachment", JSONType, nullable=True),  # {filename, content_type, size, sha256}
+    Column("actor_id", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+extension_requests = Table(
+    "extension_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(32), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("extra_seconds", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
+)
+
+supervision_orders = Table(
+    "supervision_orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(32), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # sweeper | manual
+    Column("loop_level", String(8), nullable=False),
+    Column("raised_by", String(64), nullable=False),
+    Column("raised_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("closed_at", UTCDateTime(), nullable=True),
+)
+
+case_counters = Table(
+    "case_counters",
+    metadata,
+    Column("day", String(8), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+
+def case_row(conn: Connection, case_id: str, *, for_update: bool = False) -> Any:
+    q = select(cases).where(cases.c.id == case_id)
+    if for_update:
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def update_case(conn: Connection, case_id: str, version: int, values: dict[str, Any]) -> bool:
+    """Conditional update: succeeds only if nobody changed the case since ``version``."""
+    result = conn.execute(
+        update(cases).where(cases.c.id == case_id, cases.c.version == version)
+        .values(**values, version=version + 1)
+    )
+    return result.rowcount == 1
+
+
+def assignments(conn: Connection, case_id: str) -> dict[str, str]:
+    return {r.department_code: r.role for r in conn.execute(
+        select(case_assignments.c.department_code, case_assignments.c.role)
+        .where(case_assignments.c.case_id == case_id))}
+
+
+def open_steps(conn: Connection, case_id: str) -> list[Any]:
+    return list(conn.execute(select(case_steps).where(
+        case_steps.c.case_id == case_id, case_steps.c.completed_at.is_(None))))

@@ -1,0 +1,212 @@
+"""The ``civicloop`` command line.
+
+Every command takes ``--data-dir`` (or ``CIVICLOOP_DATA_DIR``); the database there is created
+and migrated on first use. ``serve`` and ``demo`` take ``--host`` and ``--port``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from civicloop.core.errors import CivicError
+from civicloop.core.settings import Settings
+
+app = typer.Typer(help="civicloop: city operations platform (一网统管).", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
+catalogue_app = typer.Typer(help="The governance-element catalogue.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(apikey_app, name="apikey")
+
+console = Console(stderr=True)
+DataDir = Annotated[Path | None, typer.Option("--data-dir", envvar="CIVICLOOP_DATA_DIR",
+                                              help="where the database and files live")]
+Host = Annotated[str, typer.Option("--host", envvar="CIVICLOOP_HOST")]
+Port = Annotated[int, typer.Option("--port", envvar="CIVICLOOP_PORT")]
+
+
+def _settings(data_dir: Path | None, **extra: object) -> Settings:
+    return Settings.from_env(data_dir=data_dir, **extra)
+
+
+def _open(data_dir: Path | None, **extra: object):  # type: ignore[no-untyped-def]
+    from civicloop.runtime import Platform
+
+    return Platform.open(_settings(data_dir, **extra))
+
+
+def _fail(exc: CivicError) -> None:
+    console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+    for p in getattr(exc, "problems", [])[1:]:
+        console.print(f"  {p}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def init(data_dir: DataDir = None) -> None:
+    """Create (or migrate) the database in the data directory."""
+    p = _open(data_dir)
+    console.print(f"database ready: {p.settings.resolved_database_url.split('@')[-1]}")
+    p.close()
+
+
+def _seed_demo(p, *, seed: int, grids: int, communities: int, boundary: Path | None) -> bool:  # type: ignore[no-untyped-def]
+    """Generate and store the demo district unless one exists; True when it was created."""
+    from civicloop.demo.generator import DEMO_PASSWORD, generate_district, load_boundary
+    from civicloop.org import service as org
+    from civicloop.org.store import regions
+    from sqlalchemy import func, select
+
+    with p.db.read() as conn:
+        if conn.execute(select(func.count()).select_from(regions)).scalar():
+            return False
+    outline = None
+    if boundary is not None:
+        try:
+            outline = load_boundary(boundary)
+        except ValueError as exc:
+            console.print(f"[red]error[/red] --boundary: {exc}")
+            raise typer.Exit(2) from exc
+    bureaus = [(d.code, d.name, d.name_en, d.kind) for d in p.catalogue.departments.values()]
+    with console.status(f"generating the demo district ({grids} grids)…"):
+        plan = generate_district(seed=seed, grids=grids, communities=communities, boundary=outline,
+                                 bureau_departments=bureaus)
+        counts = org.seed_district(p, plan, password=DEMO_PASSWORD)
+    console.print(f"demo district: {counts['regions']} regions, {counts['departments']} departments, "
+                  f"{counts['users']} users")
+    return True
+
+
+def _print_personas(p) -> None:  # type: ignore[no-untyped-def]
+    from civicloop.demo.generator import DEMO_PASSWORD
+    from civicloop.org.store import users
+    from sqlalchemy import select
+
+    table = Table(title=f"demo users (password: {DEMO_PASSWORD})")
+    for col in ("username", "role", "name"):
+        table.add_column(col)
+    with p.db.read() as conn:
+        for row in conn.execute(select(users.c.username, users.c.role, users.c.display_name)
+                                .order_by(users.c.role, users.c.username)):
+            table.add_row(row.username, row.role, row.display_name)
+    Console().print(table)
+    print(f"demo password: {DEMO_PASSWORD}")
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same district")] = 20261127,
+    grids: Annotated[int, typer.Option(help="unit grids (40000 for Shanghai's real scale)")] = 4000,
+    communities: Annotated[int, typer.Option(help="communities (居村)")] = 1300,
+    boundary: Annotated[Path | None, typer.Option(help="GeoJSON outline of the district")] = None,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="start the server after seeding")] = True,
+) -> None:
+    """Set up the demo district (if the data directory has none), print its users, and serve."""
+    p = _open(data_dir, host=host, port=port)
+    _seed_demo(p, seed=seed, grids=grids, communities=communities, boundary=boundary)
+    _print_personas(p)
+    if serve_:
+        _serve(p)
+    p.close()
+
+
+@app.command()
+def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the API (and the SLA sweeper) on host:port."""
+    _serve(_open(data_dir, host=host, port=port))
+
+
+def _serve(p) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from civicloop.app import create_app
+
+    console.print(f"civicloop on http://{p.settings.host}:{p.settings.port}  (docs: /docs)")
+    uvicorn.run(create_app(p, run_sweeper=True), host=p.settings.host, port=p.settings.port,
+                log_level="info", access_log=False)
+
+
+@app.command()
+def sweep(data_dir: DataDir = None) -> None:
+    """Flag overdue steps, escalate them and raise supervision orders (idempotent)."""
+    from civicloop.cases.sla import sweep as run_sweep
+
+    p = _open(data_dir)
+    result = run_sweep(p)
+    print(json.dumps({"overdue_steps": result.overdue_steps, "escalated_cases": result.escalated_cases,
+                      "supervision_orders": result.supervision_orders}))
+    p.close()
+
+
+@ledger_app.command("verify")
+def ledger_verify(data_dir: DataDir = None) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad entry if anything was rewritten."""
+    from civicloop.core.db import Database
+    from civicloop.ledger.service import verify
+
+    db = Database(_settings(data_dir))
+    report = verify(db)
+    for w in report.warnings:
+        console.print(f"[yellow]warning[/yellow] {w}")
+    if report.ok:
+        print(f"ledger ok: {report.entries} entries, chain intact")
+        db.dispose()
+        return
+    print(f"ledger BROKEN at entry {report.bad_seq}: {report.reason}")
+    db.dispose()
+    raise typer.Exit(1)
+
+
+@catalogue_app.command("validate")
+def catalogue_validate(path: Annotated[Path, typer.Argument(help="a catalogue YAML file or directory")]) -> None:
+    """Check a catalogue; print every problem with its file, path and rule."""
+    from civicloop.catalogue.loader import validate_catalogue
+
+    problems = validate_catalogue(path)
+    if problems:
+        for line in problems:
+            print(line)
+        console.print(f"[red]{len(problems)} problem(s)[/red]")
+        raise typer.Exit(1)
+    print(f"{path}: catalogue is valid")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option("--name", help="who the key is for")],
+    data_dir: DataDir = None,
+    department: Annotated[str | None, typer.Option(help="department code the client acts for")] = None,
+) -> None:
+    """Create an API key for a machine client; the key is printed once, on the last line."""
+    from civicloop.org.service import create_api_key
+
+    p = _open(data_dir)
+    try:
+        key = create_api_key(p, name, department_code=department)
+    except CivicError as exc:
+        _fail(exc)
+    console.print(f"API key for {name!r} (shown once; send it as X-API-Key):")
+    print(key)
+    p.close()
+
+
+def main() -> None:
+    try:
+        app()
+    except CivicError as exc:  # anything a command did not catch still gets a clean message
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Time, in one place: every timestamp is timezone-aware UTC.
+
+Tests and the demo simulator replace the clock with :class:`FrozenClock` instead of patching
+``datetime``; services take the clock from their context, never from the module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Clock:
+    """The real wall clock."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+
+class FrozenClock(Clock):
+    """A clock that moves only when told to: deterministic tests and simulations."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs a timezone-aware datetime")
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        self._at = at
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._at = self._at + delta
+        return self._at
+
+
+def iso(at: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``; the one text form used in hashes and APIs."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

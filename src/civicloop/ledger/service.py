@@ -1,0 +1,89 @@
+"""Appending to and verifying the ledger.
+
+``record`` is called by every service inside its own write transaction, so the action and its
+trace commit or roll back together. Entries are hashed here, in Python, where the same code that
+verifies them also builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from civicloop.core.db import Database
+from civicloop.ledger import store
+from civicloop.ledger.model import GENESIS, LedgerEntry, VerifyReport, check_chain, plain
+from civicloop.org.model import Actor
+
+
+@dataclass
+class Action:
+    """One action to trace: past-tense dotted name, target, before/after snapshots."""
+
+    action: str
+    target_type: str
+    target_id: str
+    before: Any = None
+    after: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def record(
+    conn: Connection, actor: Actor, actions: list[Action], *, at: datetime, request_id: str
+) -> list[LedgerEntry]:
+    """Append ``actions`` as consecutive entries in the caller's transaction."""
+    head = store.lock_head(conn)
+    seq, prev = head if head else (0, GENESIS)
+    entries: list[LedgerEntry] = []
+    for a in actions:
+        seq += 1
+        after = plain(a.after)
+        if a.extra:
+            after = {**(after or {}), **plain(a.extra)} if isinstance(after, dict) or after is None else after
+        draft = LedgerEntry(
+            seq=seq, at=at, actor_id=actor.id, actor_role=str(actor.role), action=a.action,
+            target_type=a.target_type, target_id=a.target_id, before=plain(a.before),
+            after=after, request_id=request_id or "-", prev_hash=prev,
+        )
+        entry = LedgerEntry(**{**draft.__dict__, "hash": draft.compute_hash()})
+        entries.append(entry)
+        prev = entry.hash
+    if entries:
+        store.insert_entries(conn, entries, head_exists=head is not None)
+    return entries
+
+
+def verify(db: Database) -> VerifyReport:
+    """Recompute the whole chain; name the first entry that disagrees.
+
+    Also checks that the head row agrees with the last entry (a truncated tail) and warns
+    when the append-only triggers are missing.
+    """
+    warnings: list[str] = []
+    prev, expected, count = GENESIS, 1, 0
+    with db.read() as conn:
+        if not store.triggers_present(conn):
+            warnings.append("append-only triggers on ledger_entries are missing")
+        for batch in store.iter_entries(conn):
+            bad, reason, prev = check_chain(batch, prev, expected)
+            if bad:
+                return VerifyReport(entries=count, ok=False, bad_seq=bad, reason=reason,
+                                    warnings=tuple(warnings))
+            count += len(batch)
+            expected = batch[-1].seq + 1
+        head = store.read_head(conn)
+    if head is not None and (head[0] != count or head[1] != prev):
+        return VerifyReport(
+            entries=count, ok=False, bad_seq=count + 1 if head[0] > count else head[0],
+            reason=f"head says {head[0]} entries ending in {head[1][:12]}…, chain has {count}",
+            warnings=tuple(warnings),
+        )
+    return VerifyReport(entries=count, ok=True, warnings=tuple(warnings))
+
+
+def timeline(db: Database, target_type: str, target_id: str) -> list[LedgerEntry]:
+    with db.read() as conn:
+        return store.list_for_target(conn, target_type, target_id)
