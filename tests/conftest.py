@@ -120,11 +120,3 @@ def platform(settings: Settings, clock: FrozenClock) -> Iterator[Platform]:
 def client(platform: Platform) -> Iterator[TestClient]:
     with TestClient(create_app(platform), raise_server_exceptions=False) as c:
         yield c
-
-
-def login(client: TestClient, username: str) -> dict[str, str]:
-    from civicloop.demo.generator import DEMO_PASSWORD
-
-    r = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -217,17 +217,17 @@ def _move_clock(ctx: Ctx, change: Change) -> None:
     if done:
         ctx.conn.execute(update(steps).where(steps.c.id.in_(done))
                          .values(completed_at=ctx.now, completed_by=ctx.actor.id))
-    if change.open_handle_step:
-        due = _open_step(ctx.p, ctx.conn, ctx.row.id, ctx.element, Step.HANDLE, ctx.now,
-                         filing_condition=ctx.row.filing_condition)
-        change.values["handle_due_at"] = due
-        ctx.conn.execute(update(store.cases).where(store.cases.c.id == ctx.row.id)
-                         .values(handle_due_at=due))
     assert change.status is not None
     step = STEP_FOR_STATUS.get(change.status)
     if step is not None:
         _open_step(ctx.p, ctx.conn, ctx.row.id, ctx.element, step, ctx.now,
                    filing_condition=ctx.row.filing_condition)
+    if change.open_handle_step:
+        # 处置时限 counts from dispatch (or rework), not from the department's signature
+        due = _open_step(ctx.p, ctx.conn, ctx.row.id, ctx.element, Step.HANDLE, ctx.now,
+                         filing_condition=ctx.row.filing_condition)
+        ctx.conn.execute(update(store.cases).where(store.cases.c.id == ctx.row.id)
+                         .values(handle_due_at=due))
     still_overdue = any(r.overdue_at is not None for r in open_rows if r.id not in done)
     if ctx.row.is_overdue and not still_overdue:
         ctx.conn.execute(update(store.cases).where(store.cases.c.id == ctx.row.id)
