@@ -34,7 +34,7 @@ from civicloop.demo.generator import DEMO_PASSWORD, generate_district
 from civicloop.org import service as org
 from civicloop.runtime import Platform
 
-BARE_APP = '''
+BARE_APP = """
 import sys, uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
@@ -49,20 +49,27 @@ app = FastAPI()
 def bare(body: Body) -> dict:
     return {"id": "x", "status": "reported", **body.model_dump()}
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
-'''
+"""
 
 
 def _seed(p: Platform) -> None:
     bureaus = [(d.code, d.name, d.name_en, d.kind) for d in p.catalogue.departments.values()]
-    org.seed_district(p, generate_district(seed=1, grids=400, communities=100, bureau_departments=bureaus),
-                      password=DEMO_PASSWORD)
+    org.seed_district(
+        p,
+        generate_district(seed=1, grids=400, communities=100, bureau_departments=bureaus),
+        password=DEMO_PASSWORD,
+    )
 
 
 def _element(p: Platform):  # type: ignore[no-untyped-def]
     """An element that runs the full loop (on-site check and verification) led by a bureau."""
     handlers = {f"handler-{code}" for code in p.catalogue.departments}
     for e in p.catalogue.elements.values():
-        if e.needs_onsite_check and e.needs_verification and f"handler-{e.lead_department}" in handlers:
+        if (
+            e.needs_onsite_check
+            and e.needs_verification
+            and f"handler-{e.lead_department}" in handlers
+        ):
             return e
     raise SystemExit("no suitable element in the catalogue")
 
@@ -76,9 +83,17 @@ def bench_loop(p: Platform, n: int) -> dict[str, float]:
     steps = 0
     t0 = time.perf_counter()
     for i in range(n):
-        case = service.report_case(p, who["citizen"], service.CaseDraft(
-            element_code=e.code, description=f"基准测试第{i}件：{e.name}", channel=Channel.APP,
-            lon=lon, lat=lat))
+        case = service.report_case(
+            p,
+            who["citizen"],
+            service.CaseDraft(
+                element_code=e.code,
+                description=f"基准测试第{i}件：{e.name}",
+                channel=Channel.APP,
+                lon=lon,
+                lat=lat,
+            ),
+        )
         cid = case["id"]
         service.accept_case(p, who["operator"], cid)
         service.check_case(p, who["gridworker"], cid, is_valid=True)
@@ -101,7 +116,9 @@ def _point_in(p: Platform, path: str) -> tuple[float, float]:
     from civicloop.org.model import RegionLevel
 
     with p.db.read() as conn:
-        grid = next(g for g in org.list_regions(conn, level=RegionLevel.GRID) if g.path.startswith(path))
+        grid = next(
+            g for g in org.list_regions(conn, level=RegionLevel.GRID) if g.path.startswith(path)
+        )
     assert grid.centroid is not None
     return grid.centroid
 
@@ -125,8 +142,9 @@ def _wait(port: int, path: str) -> None:
     raise SystemExit(f"server on {port} did not start")
 
 
-def _load(port: int, path: str, body: bytes, headers: dict[str, str], total: int,
-          threads: int) -> tuple[float, list[float], int]:
+def _load(
+    port: int, path: str, body: bytes, headers: dict[str, str], total: int, threads: int
+) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -162,26 +180,65 @@ def bench_http(data_dir: Path, p: Platform, requests: int, threads: int) -> dict
     lon, lat = _point_in(p, org.actor_for_user(p, "gridworker").region_path)
     env = {**os.environ, "CIVICLOOP_SWEEP_INTERVAL_SECONDS": "0"}
     port, bare_port = _free_port(), _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "civicloop.cli", "serve", "--data-dir", str(data_dir),
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "civicloop.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    bare = subprocess.Popen(
+        [sys.executable, "-c", BARE_APP, str(bare_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait(port, "/healthz")
         _wait(bare_port, "/docs")
         c = http.client.HTTPConnection("127.0.0.1", port)
-        c.request("POST", "/api/v1/auth/login", body=json.dumps(
-            {"username": "citizen", "password": DEMO_PASSWORD}), headers={"Content-Type": "application/json"})
+        c.request(
+            "POST",
+            "/api/v1/auth/login",
+            body=json.dumps({"username": "citizen", "password": DEMO_PASSWORD}),
+            headers={"Content-Type": "application/json"},
+        )
         token = json.loads(c.getresponse().read())["access_token"]
-        body = json.dumps({"element_code": e.code, "description": "路面有破损，请尽快修复。",
-                           "lon": lon, "lat": lat, "channel": "app"}).encode()
+        body = json.dumps(
+            {
+                "element_code": e.code,
+                "description": "路面有破损，请尽快修复。",
+                "lon": lon,
+                "lat": lat,
+                "channel": "app",
+            }
+        ).encode()
         json_h = {"Content-Type": "application/json"}
         _load(bare_port, "/bare", body, json_h, 200, threads)  # warm-up
-        _load(port, "/api/v1/cases", body, {**json_h, "Authorization": f"Bearer {token}"}, 100, threads)
+        _load(
+            port,
+            "/api/v1/cases",
+            body,
+            {**json_h, "Authorization": f"Bearer {token}"},
+            100,
+            threads,
+        )
         bare_s, _, bare_err = _load(bare_port, "/bare", body, json_h, requests, threads)
-        http_s, lat_s, http_err = _load(port, "/api/v1/cases", body,
-                                        {**json_h, "Authorization": f"Bearer {token}"}, requests, threads)
+        http_s, lat_s, http_err = _load(
+            port,
+            "/api/v1/cases",
+            body,
+            {**json_h, "Authorization": f"Bearer {token}"},
+            requests,
+            threads,
+        )
         if http_err or bare_err:
             raise SystemExit(f"errors during the load: http={http_err} bare={bare_err}")
     finally:
@@ -190,8 +247,12 @@ def bench_http(data_dir: Path, p: Platform, requests: int, threads: int) -> dict
             proc.wait(10)
     lat_ms = sorted(x * 1000 for x in lat_s)
     done = (requests // threads) * threads
-    return {"http_per_s": done / http_s, "bare_per_s": done / bare_s,
-            "http_p50_ms": statistics.median(lat_ms), "http_p99_ms": lat_ms[int(len(lat_ms) * 0.99) - 1]}
+    return {
+        "http_per_s": done / http_s,
+        "bare_per_s": done / bare_s,
+        "http_p50_ms": statistics.median(lat_ms),
+        "http_p99_ms": lat_ms[int(len(lat_ms) * 0.99) - 1],
+    }
 
 
 def main() -> None:
@@ -202,26 +263,45 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="civicloop-bench-") as tmp:
         data_dir = Path(tmp)
-        p = Platform.open(Settings.from_env(data_dir=data_dir, database_url="", sweep_interval_seconds=0))
+        p = Platform.open(
+            Settings.from_env(data_dir=data_dir, database_url="", sweep_interval_seconds=0)
+        )
         _seed(p)
-        print(f"service layer: walking {args.cases:,} cases through the loop (SQLite, "
-              f"synchronous={p.settings.sqlite_synchronous})", file=sys.stderr)
+        print(
+            f"service layer: walking {args.cases:,} cases through the loop (SQLite, "
+            f"synchronous={p.settings.sqlite_synchronous})",
+            file=sys.stderr,
+        )
         loop = bench_loop(p, args.cases)
-        print(f"  {loop['steps_per_s']:,.0f} steps/s, {loop['cases_per_s']:,.0f} complete cases/s "
-              f"(target ≥ 3,000 steps/s)")
-        print(f"HTTP: {args.requests:,} case filings vs the bare endpoint, {args.threads} client threads",
-              file=sys.stderr)
+        print(
+            f"  {loop['steps_per_s']:,.0f} steps/s, {loop['cases_per_s']:,.0f} complete cases/s "
+            f"(target ≥ 3,000 steps/s)"
+        )
+        print(
+            f"HTTP: {args.requests:,} case filings vs the bare endpoint, {args.threads} client threads",
+            file=sys.stderr,
+        )
         web = bench_http(data_dir, p, args.requests, args.threads)
         p.close()
     ratio = web["http_per_s"] / web["bare_per_s"]
-    print(f"  case filing {web['http_per_s']:,.0f} req/s (p50 {web['http_p50_ms']:.1f} ms, "
-          f"p99 {web['http_p99_ms']:.1f} ms); bare endpoint {web['bare_per_s']:,.0f} req/s; "
-          f"ratio {ratio:.2f} (target ≥ 0.30)")
-    print(json.dumps({
-        "steps_per_s": round(loop["steps_per_s"], 1), "cases_per_s": round(loop["cases_per_s"], 1),
-        "http_per_s": round(web["http_per_s"], 1), "bare_per_s": round(web["bare_per_s"], 1),
-        "http_bare_ratio": round(ratio, 3), "http_p50_ms": round(web["http_p50_ms"], 2),
-        "http_p99_ms": round(web["http_p99_ms"], 2)}))
+    print(
+        f"  case filing {web['http_per_s']:,.0f} req/s (p50 {web['http_p50_ms']:.1f} ms, "
+        f"p99 {web['http_p99_ms']:.1f} ms); bare endpoint {web['bare_per_s']:,.0f} req/s; "
+        f"ratio {ratio:.2f} (target ≥ 0.30)"
+    )
+    print(
+        json.dumps(
+            {
+                "steps_per_s": round(loop["steps_per_s"], 1),
+                "cases_per_s": round(loop["cases_per_s"], 1),
+                "http_per_s": round(web["http_per_s"], 1),
+                "bare_per_s": round(web["bare_per_s"], 1),
+                "http_bare_ratio": round(ratio, 3),
+                "http_p50_ms": round(web["http_p50_ms"], 2),
+                "http_p99_ms": round(web["http_p99_ms"], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

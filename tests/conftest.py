@@ -39,8 +39,12 @@ def _seed(p: Platform) -> None:
     from civicloop.org import service as org
 
     bureaus = [(d.code, d.name, d.name_en, d.kind) for d in p.catalogue.departments.values()]
-    plan = generate_district(seed=SMALL["seed"], grids=SMALL["grids"],
-                             communities=SMALL["communities"], bureau_departments=bureaus)
+    plan = generate_district(
+        seed=SMALL["seed"],
+        grids=SMALL["grids"],
+        communities=SMALL["communities"],
+        bureau_departments=bureaus,
+    )
     org.seed_district(p, plan, password=DEMO_PASSWORD)
 
 
@@ -57,8 +61,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        p = Platform.open(Settings(data_dir=tmp_path_factory.mktemp("tpl"), database_url=url),
-                          clock=FrozenClock(T0))
+        p = Platform.open(
+            Settings(data_dir=tmp_path_factory.mktemp("tpl"), database_url=url),
+            clock=FrozenClock(T0),
+        )
         _seed(p)
         p.close()
         yield name

@@ -14,8 +14,14 @@ from civicloop.org.model import RegionLevel
 from civicloop.runtime import Platform
 
 
-def element(p: Platform, *, check: bool | None = None, verify: bool | None = None,
-            bureau_lead: bool = True, urgent: bool | None = None) -> Element:
+def element(
+    p: Platform,
+    *,
+    check: bool | None = None,
+    verify: bool | None = None,
+    bureau_lead: bool = True,
+    urgent: bool | None = None,
+) -> Element:
     """The first element matching the wishes whose lead is a district bureau with a handler."""
     with p.db.read() as conn:
         handlers = {r.department_code for r in conn.execute(select(org_store.user_departments))}
@@ -36,8 +42,9 @@ def element(p: Platform, *, check: bool | None = None, verify: bool | None = Non
 
 def user_region(p: Platform, username: str) -> str:
     with p.db.read() as conn:
-        code = conn.execute(select(org_store.users.c.region_code)
-                            .where(org_store.users.c.username == username)).scalar()
+        code = conn.execute(
+            select(org_store.users.c.region_code).where(org_store.users.c.username == username)
+        ).scalar()
     assert code
     return str(code)
 
@@ -48,8 +55,11 @@ def point_in(p: Platform, region_code: str) -> tuple[float, float]:
         region = org.read_region(conn, region_code)
         assert region is not None
         if region.level is not RegionLevel.GRID:
-            grids = [g for g in org.list_regions(conn, level=RegionLevel.GRID)
-                     if g.path.startswith(region.path)]
+            grids = [
+                g
+                for g in org.list_regions(conn, level=RegionLevel.GRID)
+                if g.path.startswith(region.path)
+            ]
             region = grids[0]
     assert region.centroid is not None
     return region.centroid
@@ -59,11 +69,20 @@ def handler_for(e: Element) -> str:
     return f"handler-{e.lead_department}"
 
 
-def report_body(p: Platform, e: Element, *, where: str = "gridworker", **extra: Any) -> dict[str, Any]:
+def report_body(
+    p: Platform, e: Element, *, where: str = "gridworker", **extra: Any
+) -> dict[str, Any]:
     lon, lat = point_in(p, user_region(p, where))
-    return {"element_code": e.code, "description": f"测试上报：{e.name}，请尽快处理。",
-            "lon": lon, "lat": lat, "channel": "app", "reporter_name": "王先生",
-            "reporter_phone": "13812345678", **extra}
+    return {
+        "element_code": e.code,
+        "description": f"测试上报：{e.name}，请尽快处理。",
+        "lon": lon,
+        "lat": lat,
+        "channel": "app",
+        "reporter_name": "王先生",
+        "reporter_phone": "13812345678",
+        **extra,
+    }
 
 
 def login(client: TestClient, username: str) -> dict[str, str]:

@@ -17,9 +17,13 @@ from rich.table import Table
 
 from civicloop.core.errors import CivicError
 from civicloop.core.settings import Settings
+from civicloop.runtime import Platform
 
-app = typer.Typer(help="civicloop: city operations platform (一网统管).", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="civicloop: city operations platform (一网统管).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
 catalogue_app = typer.Typer(help="The governance-element catalogue.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
@@ -28,8 +32,12 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(apikey_app, name="apikey")
 
 console = Console(stderr=True)
-DataDir = Annotated[Path | None, typer.Option("--data-dir", envvar="CIVICLOOP_DATA_DIR",
-                                              help="where the database and files live")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", envvar="CIVICLOOP_DATA_DIR", help="where the database and files live"
+    ),
+]
 Host = Annotated[str, typer.Option("--host", envvar="CIVICLOOP_HOST")]
 Port = Annotated[int, typer.Option("--port", envvar="CIVICLOOP_PORT")]
 
@@ -38,9 +46,7 @@ def _settings(data_dir: Path | None, **extra: object) -> Settings:
     return Settings.from_env(data_dir=data_dir, **extra)
 
 
-def _open(data_dir: Path | None, **extra: object):  # type: ignore[no-untyped-def]
-    from civicloop.runtime import Platform
-
+def _open(data_dir: Path | None, **extra: object) -> Platform:
     return Platform.open(_settings(data_dir, **extra))
 
 
@@ -59,12 +65,15 @@ def init(data_dir: DataDir = None) -> None:
     p.close()
 
 
-def _seed_demo(p, *, seed: int, grids: int, communities: int, boundary: Path | None) -> bool:  # type: ignore[no-untyped-def]
+def _seed_demo(
+    p: Platform, *, seed: int, grids: int, communities: int, boundary: Path | None
+) -> bool:
     """Generate and store the demo district unless one exists; True when it was created."""
+    from sqlalchemy import func, select
+
     from civicloop.demo.generator import DEMO_PASSWORD, generate_district, load_boundary
     from civicloop.org import service as org
     from civicloop.org.store import regions
-    from sqlalchemy import func, select
 
     with p.db.read() as conn:
         if conn.execute(select(func.count()).select_from(regions)).scalar():
@@ -78,25 +87,36 @@ def _seed_demo(p, *, seed: int, grids: int, communities: int, boundary: Path | N
             raise typer.Exit(2) from exc
     bureaus = [(d.code, d.name, d.name_en, d.kind) for d in p.catalogue.departments.values()]
     with console.status(f"generating the demo district ({grids} grids)…"):
-        plan = generate_district(seed=seed, grids=grids, communities=communities, boundary=outline,
-                                 bureau_departments=bureaus)
+        plan = generate_district(
+            seed=seed,
+            grids=grids,
+            communities=communities,
+            boundary=outline,
+            bureau_departments=bureaus,
+        )
         counts = org.seed_district(p, plan, password=DEMO_PASSWORD)
-    console.print(f"demo district: {counts['regions']} regions, {counts['departments']} departments, "
-                  f"{counts['users']} users")
+    console.print(
+        f"demo district: {counts['regions']} regions, {counts['departments']} departments, "
+        f"{counts['users']} users"
+    )
     return True
 
 
-def _print_personas(p) -> None:  # type: ignore[no-untyped-def]
+def _print_personas(p: Platform) -> None:
+    from sqlalchemy import select
+
     from civicloop.demo.generator import DEMO_PASSWORD
     from civicloop.org.store import users
-    from sqlalchemy import select
 
     table = Table(title=f"demo users (password: {DEMO_PASSWORD})")
     for col in ("username", "role", "name"):
         table.add_column(col)
     with p.db.read() as conn:
-        for row in conn.execute(select(users.c.username, users.c.role, users.c.display_name)
-                                .order_by(users.c.role, users.c.username)):
+        for row in conn.execute(
+            select(users.c.username, users.c.role, users.c.display_name).order_by(
+                users.c.role, users.c.username
+            )
+        ):
             table.add_row(row.username, row.role, row.display_name)
     Console().print(table)
     print(f"demo password: {DEMO_PASSWORD}")
@@ -104,12 +124,18 @@ def _print_personas(p) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def demo(
-    data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
-    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same district")] = 20261127,
+    data_dir: DataDir = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    seed: Annotated[
+        int, typer.Option(help="random seed: the same seed gives the same district")
+    ] = 20261127,
     grids: Annotated[int, typer.Option(help="unit grids (40000 for Shanghai's real scale)")] = 4000,
     communities: Annotated[int, typer.Option(help="communities (居村)")] = 1300,
     boundary: Annotated[Path | None, typer.Option(help="GeoJSON outline of the district")] = None,
-    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="start the server after seeding")] = True,
+    serve_: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="start the server after seeding")
+    ] = True,
 ) -> None:
     """Set up the demo district (if the data directory has none), print its users, and serve."""
     p = _open(data_dir, host=host, port=port)
@@ -126,14 +152,19 @@ def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000)
     _serve(_open(data_dir, host=host, port=port))
 
 
-def _serve(p) -> None:  # type: ignore[no-untyped-def]
+def _serve(p: Platform) -> None:
     import uvicorn
 
     from civicloop.app import create_app
 
     console.print(f"civicloop on http://{p.settings.host}:{p.settings.port}  (docs: /docs)")
-    uvicorn.run(create_app(p, run_sweeper=True), host=p.settings.host, port=p.settings.port,
-                log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(p, run_sweeper=True),
+        host=p.settings.host,
+        port=p.settings.port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @app.command()
@@ -143,8 +174,15 @@ def sweep(data_dir: DataDir = None) -> None:
 
     p = _open(data_dir)
     result = run_sweep(p)
-    print(json.dumps({"overdue_steps": result.overdue_steps, "escalated_cases": result.escalated_cases,
-                      "supervision_orders": result.supervision_orders}))
+    print(
+        json.dumps(
+            {
+                "overdue_steps": result.overdue_steps,
+                "escalated_cases": result.escalated_cases,
+                "supervision_orders": result.supervision_orders,
+            }
+        )
+    )
     p.close()
 
 
@@ -168,7 +206,9 @@ def ledger_verify(data_dir: DataDir = None) -> None:
 
 
 @catalogue_app.command("validate")
-def catalogue_validate(path: Annotated[Path, typer.Argument(help="a catalogue YAML file or directory")]) -> None:
+def catalogue_validate(
+    path: Annotated[Path, typer.Argument(help="a catalogue YAML file or directory")],
+) -> None:
     """Check a catalogue; print every problem with its file, path and rule."""
     from civicloop.catalogue.loader import validate_catalogue
 
@@ -185,7 +225,9 @@ def catalogue_validate(path: Annotated[Path, typer.Argument(help="a catalogue YA
 def apikey_create(
     name: Annotated[str, typer.Option("--name", help="who the key is for")],
     data_dir: DataDir = None,
-    department: Annotated[str | None, typer.Option(help="department code the client acts for")] = None,
+    department: Annotated[
+        str | None, typer.Option(help="department code the client acts for")
+    ] = None,
 ) -> None:
     """Create an API key for a machine client; the key is printed once, on the last line."""
     from civicloop.org.service import create_api_key

@@ -14,24 +14,39 @@ from tests.helpers import element, login, report_body
 
 
 def test_wrong_password_and_unknown_user_read_the_same(client: TestClient) -> None:
-    a = client.post("/api/v1/auth/login", json={"username": "operator", "password": "wrong-password!"})
-    b = client.post("/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password!"})
+    a = client.post(
+        "/api/v1/auth/login", json={"username": "operator", "password": "wrong-password!"}
+    )
+    b = client.post(
+        "/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password!"}
+    )
     assert a.status_code == b.status_code == 401
     assert a.json()["title"] == b.json()["title"]
 
 
-def test_lockout_after_repeated_failures_then_unlock(client: TestClient, platform: Platform,
-                                                     clock: FrozenClock) -> None:
+def test_lockout_after_repeated_failures_then_unlock(
+    client: TestClient, platform: Platform, clock: FrozenClock
+) -> None:
     for _ in range(platform.settings.lockout_threshold):
-        client.post("/api/v1/auth/login", json={"username": "dispatcher", "password": "bad-bad-bad-bad"})
-    locked = client.post("/api/v1/auth/login", json={"username": "dispatcher", "password": DEMO_PASSWORD})
+        client.post(
+            "/api/v1/auth/login", json={"username": "dispatcher", "password": "bad-bad-bad-bad"}
+        )
+    locked = client.post(
+        "/api/v1/auth/login", json={"username": "dispatcher", "password": DEMO_PASSWORD}
+    )
     assert locked.status_code == 423 and locked.json()["code"] == "auth.locked"
     clock.advance(timedelta(seconds=platform.settings.lockout_seconds + 1))
-    assert client.post("/api/v1/auth/login",
-                       json={"username": "dispatcher", "password": DEMO_PASSWORD}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/login", json={"username": "dispatcher", "password": DEMO_PASSWORD}
+        ).status_code
+        == 200
+    )
 
 
-def test_tokens_expire_and_logout_revokes(client: TestClient, platform: Platform, clock: FrozenClock) -> None:
+def test_tokens_expire_and_logout_revokes(
+    client: TestClient, platform: Platform, clock: FrozenClock
+) -> None:
     h = login(client, "operator")
     assert client.get("/api/v1/me", headers=h).json()["role"] == "operator"
     assert client.post("/api/v1/auth/logout", headers=h).status_code == 204

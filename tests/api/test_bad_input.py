@@ -16,8 +16,10 @@ from tests.helpers import element, login, report_body
 
 def _counts(p: Platform) -> tuple[int, int, int]:
     with p.db.read() as conn:
-        return tuple(conn.execute(select(func.count()).select_from(t)).scalar() or 0  # type: ignore[return-value]
-                     for t in (cases, case_steps, ledger_entries))
+        return tuple(
+            conn.execute(select(func.count()).select_from(t)).scalar() or 0  # type: ignore[return-value]
+            for t in (cases, case_steps, ledger_entries)
+        )
 
 
 def test_malformed_json(client: TestClient, platform: Platform) -> None:
@@ -31,18 +33,22 @@ def test_malformed_json(client: TestClient, platform: Platform) -> None:
     assert _counts(platform) == before
 
 
-@pytest.mark.parametrize(("change", "field", "rule"), [
-    ({"element_code": "X9999"}, "element_code", "must be an element of the active catalogue"),
-    ({"lon": 116.39, "lat": 39.9}, "lon", "inside_district"),  # Beijing, not Pudong
-    ({"lon": 500.0}, "lon", "less_than_equal"),
-    ({"description": "测" * 5001}, "description", "string_too_long"),
-    ({"description": "   "}, "description", "string_too_short"),
-    ({"reporter_phone": "call me maybe"}, "reporter_phone", "string_pattern_mismatch"),
-    ({"colour": "red"}, "colour", "extra_forbidden"),
-    ({"channel": "carrier-pigeon"}, "channel", "enum"),
-])
-def test_bad_fields_name_the_field_and_rule(client: TestClient, platform: Platform,
-                                            change: dict[str, Any], field: str, rule: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        ({"element_code": "X9999"}, "element_code", "must be an element of the active catalogue"),
+        ({"lon": 116.39, "lat": 39.9}, "lon", "inside_district"),  # Beijing, not Pudong
+        ({"lon": 500.0}, "lon", "less_than_equal"),
+        ({"description": "测" * 5001}, "description", "string_too_long"),
+        ({"description": "   "}, "description", "string_too_short"),
+        ({"reporter_phone": "call me maybe"}, "reporter_phone", "string_pattern_mismatch"),
+        ({"colour": "red"}, "colour", "extra_forbidden"),
+        ({"channel": "carrier-pigeon"}, "channel", "enum"),
+    ],
+)
+def test_bad_fields_name_the_field_and_rule(
+    client: TestClient, platform: Platform, change: dict[str, Any], field: str, rule: str
+) -> None:
     before = _counts(platform)
     body = {**report_body(platform, element(platform)), **change}
     r = client.post("/api/v1/cases", json=body, headers=login(client, "citizen"))
@@ -52,22 +58,39 @@ def test_bad_fields_name_the_field_and_rule(client: TestClient, platform: Platfo
 
 
 def test_missing_fields(client: TestClient, platform: Platform) -> None:
-    r = client.post("/api/v1/cases", json={"description": "路灯不亮"}, headers=login(client, "citizen"))
-    assert r.status_code == 422 and r.json()["field"] == "element_code" and r.json()["rule"] == "missing"
+    r = client.post(
+        "/api/v1/cases", json={"description": "路灯不亮"}, headers=login(client, "citizen")
+    )
+    assert (
+        r.status_code == 422
+        and r.json()["field"] == "element_code"
+        and r.json()["rule"] == "missing"
+    )
     e = element(platform)
-    r = client.post("/api/v1/cases", json={"element_code": e.code, "description": "路灯不亮"},
-                    headers=login(client, "citizen"))
+    r = client.post(
+        "/api/v1/cases",
+        json={"element_code": e.code, "description": "路灯不亮"},
+        headers=login(client, "citizen"),
+    )
     assert r.status_code == 422 and r.json()["field"] == "lon" and r.json()["rule"] == "required"
-    r = client.post("/api/v1/cases", json={"element_code": e.code, "description": "x", "lon": 121.5},
-                    headers=login(client, "citizen"))
+    r = client.post(
+        "/api/v1/cases",
+        json={"element_code": e.code, "description": "x", "lon": 121.5},
+        headers=login(client, "citizen"),
+    )
     assert r.status_code == 422 and r.json()["field"] == "lat"
 
 
 def test_bad_action_bodies(client: TestClient, platform: Platform) -> None:
-    cid = client.post("/api/v1/cases", json=report_body(platform, element(platform, check=False)),
-                      headers=login(client, "citizen")).json()["id"]
+    cid = client.post(
+        "/api/v1/cases",
+        json=report_body(platform, element(platform, check=False)),
+        headers=login(client, "citizen"),
+    ).json()["id"]
     chief = login(client, "chief")
-    assert client.post(f"/api/v1/cases/{cid}/void", json={}, headers=chief).json()["field"] == "reason"
+    assert (
+        client.post(f"/api/v1/cases/{cid}/void", json={}, headers=chief).json()["field"] == "reason"
+    )
     client.post(f"/api/v1/cases/{cid}/accept", headers=chief)
     r = client.post(f"/api/v1/cases/{cid}/file", json={"filing_condition": "nope"}, headers=chief)
     assert r.status_code == 422 and r.json()["field"] == "filing_condition"
@@ -81,11 +104,17 @@ def test_bad_action_bodies(client: TestClient, platform: Platform) -> None:
 
 
 def test_evidence_type_and_size_are_checked(client: TestClient, platform: Platform) -> None:
-    cid = client.post("/api/v1/cases", json=report_body(platform, element(platform)),
-                      headers=login(client, "citizen")).json()["id"]
+    cid = client.post(
+        "/api/v1/cases",
+        json=report_body(platform, element(platform)),
+        headers=login(client, "citizen"),
+    ).json()["id"]
     op = login(client, "operator")
-    r = client.post(f"/api/v1/cases/{cid}/evidence", headers=op,
-                    files={"file": ("x.exe", b"MZ", "application/x-msdownload")})
+    r = client.post(
+        f"/api/v1/cases/{cid}/evidence",
+        headers=op,
+        files={"file": ("x.exe", b"MZ", "application/x-msdownload")},
+    )
     assert r.status_code == 422 and r.json()["field"] == "file"
 
 

@@ -38,9 +38,12 @@ def test_walk_one_case_through_every_step(client: TestClient, platform: Platform
     assert dispatched["handle_due_at"] is not None
     assert act(handler, "sign")["status"] == "handling"
     assert act(handler, "notes", {"text": "已安排人员前往现场"})["status"] == "handling"
-    up = client.post(f"/api/v1/cases/{cid}/evidence", headers=handler,
-                     files={"file": ("after.png", b"\x89PNG\r\n\x1a\nfake", "image/png")},
-                     data={"text": "处置后照片"})
+    up = client.post(
+        f"/api/v1/cases/{cid}/evidence",
+        headers=handler,
+        files={"file": ("after.png", b"\x89PNG\r\n\x1a\nfake", "image/png")},
+        data={"text": "处置后照片"},
+    )
     assert up.status_code == 200, up.text
     assert act(handler, "feedback", {"text": "已处置完毕"})["status"] == "verifying"
     assert act(grid, "verify", {"passed": True, "note": "核查通过"})["status"] == "verified"
@@ -51,7 +54,16 @@ def test_walk_one_case_through_every_step(client: TestClient, platform: Platform
 
     detail = client.get(f"/api/v1/cases/{cid}", headers=operator).json()
     assert [s["step"] for s in detail["steps"]] == [
-        "accept", "check", "file", "dispatch", "sign", "handle", "verify", "close", "follow_up"]
+        "accept",
+        "check",
+        "file",
+        "dispatch",
+        "sign",
+        "handle",
+        "verify",
+        "close",
+        "follow_up",
+    ]
     assert all(s["completed_at"] for s in detail["steps"][:-1])
     sha = next(n["attachment"]["sha256"] for n in detail["notes"] if n["attachment"])
     dl = client.get(f"/api/v1/cases/{cid}/attachments/{sha}", headers=grid)
@@ -59,9 +71,19 @@ def test_walk_one_case_through_every_step(client: TestClient, platform: Platform
 
     timeline = client.get(f"/api/v1/cases/{cid}/timeline", headers=operator).json()
     assert [t["action"] for t in timeline] == [
-        "case.reported", "case.accepted", "case.checked", "case.filed", "case.dispatched",
-        "case.signed", "case.noted", "case.evidence_added", "case.feedback_given", "case.verified",
-        "case.closed", "case.followed_up"]
+        "case.reported",
+        "case.accepted",
+        "case.checked",
+        "case.filed",
+        "case.dispatched",
+        "case.signed",
+        "case.noted",
+        "case.evidence_added",
+        "case.feedback_given",
+        "case.verified",
+        "case.closed",
+        "case.followed_up",
+    ]
     assert all(t["request_id"] not in ("", "-") for t in timeline)
     assert verify(platform.db).ok
 
@@ -70,11 +92,15 @@ def test_walk_one_case_through_every_step(client: TestClient, platform: Platform
     assert "reporter_phone" not in public.json()
 
 
-def test_return_and_redispatch_rework_extension_and_reopen(client: TestClient, platform: Platform) -> None:
+def test_return_and_redispatch_rework_extension_and_reopen(
+    client: TestClient, platform: Platform
+) -> None:
     e = element(platform, check=False, verify=True)
     chief, dispatcher = login(client, "chief"), login(client, "dispatcher")
     handler, grid = login(client, handler_for(e)), login(client, "gridworker")
-    cid = client.post("/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")).json()["id"]
+    cid = client.post(
+        "/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")
+    ).json()["id"]
 
     def act(who: dict[str, str], action: str, body: dict | None = None, status: int = 200) -> dict:
         resp = client.post(f"/api/v1/cases/{cid}/{action}", json=body, headers=who)
@@ -92,7 +118,9 @@ def test_return_and_redispatch_rework_extension_and_reopen(client: TestClient, p
     granted = act(dispatcher, "extensions/decision", {"approve": True})
     assert granted["handle_due_at"] > due_before and granted["extension_count"] == 1
     act(handler, "feedback", {"text": "已处置"})
-    assert act(grid, "verify", {"passed": False, "note": "仍未修复"})["verification_passed"] is False
+    assert (
+        act(grid, "verify", {"passed": False, "note": "仍未修复"})["verification_passed"] is False
+    )
     refused = client.post(f"/api/v1/cases/{cid}/close", headers=chief)
     assert refused.status_code == 422 and refused.json()["field"] == "closure_type"
     reworked = act(chief, "rework", {"reason": "核查未通过"})
@@ -109,17 +137,24 @@ def test_merge_a_duplicate_into_its_master(client: TestClient, platform: Platfor
     citizen, operator = login(client, "citizen"), login(client, "operator")
     master = client.post("/api/v1/cases", json=report_body(platform, e), headers=citizen).json()
     dup = client.post("/api/v1/cases", json=report_body(platform, e), headers=citizen).json()
-    r = client.post(f"/api/v1/cases/{dup['id']}/merge", json={"master_id": master["id"]}, headers=operator)
+    r = client.post(
+        f"/api/v1/cases/{dup['id']}/merge", json={"master_id": master["id"]}, headers=operator
+    )
     assert r.status_code == 200 and r.json()["status"] == "merged"
     assert r.json()["master_case_id"] == master["id"]
-    again = client.post(f"/api/v1/cases/{master['id']}/merge", json={"master_id": master["id"]},
-                        headers=operator)
+    again = client.post(
+        f"/api/v1/cases/{master['id']}/merge", json={"master_id": master["id"]}, headers=operator
+    )
     assert again.status_code == 422 and again.json()["field"] == "master_id"
 
 
-def test_refused_transition_answers_409_with_the_allowed_next_steps(client: TestClient, platform: Platform) -> None:
+def test_refused_transition_answers_409_with_the_allowed_next_steps(
+    client: TestClient, platform: Platform
+) -> None:
     e = element(platform)
-    cid = client.post("/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")).json()["id"]
+    cid = client.post(
+        "/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")
+    ).json()["id"]
     r = client.post(f"/api/v1/cases/{cid}/close", headers=login(client, "operator"))
     assert r.status_code == 409
     body = r.json()

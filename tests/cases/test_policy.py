@@ -38,12 +38,30 @@ EXPECTED = {
 }
 for st in (Status.REPORTED, Status.CHECKING, Status.ACCEPTED, Status.FILED):
     EXPECTED[(Action.MERGE, st)] = {Role.OPERATOR, Role.SHIFT_CHIEF, Role.DISPATCHER}
-for st in (Status.REPORTED, Status.CHECKING, Status.ACCEPTED, Status.FILED, Status.DISPATCHED,
-           Status.RETURNED, Status.HANDLING, Status.VERIFYING, Status.VERIFIED):
-    EXPECTED[(Action.SUPERVISE, st)] = {Role.DISTRICT_SUPERVISOR, Role.SHIFT_CHIEF, Role.STREET_ADMIN}
+for st in (
+    Status.REPORTED,
+    Status.CHECKING,
+    Status.ACCEPTED,
+    Status.FILED,
+    Status.DISPATCHED,
+    Status.RETURNED,
+    Status.HANDLING,
+    Status.VERIFYING,
+    Status.VERIFIED,
+):
+    EXPECTED[(Action.SUPERVISE, st)] = {
+        Role.DISTRICT_SUPERVISOR,
+        Role.SHIFT_CHIEF,
+        Role.STREET_ADMIN,
+    }
 for st in (Status.DISPATCHED, Status.HANDLING, Status.VERIFYING, Status.VERIFIED):
-    EXPECTED[(Action.NOTE, st)] = {Role.DEPARTMENT_HANDLER, Role.DISPATCHER, Role.SHIFT_CHIEF,
-                                   Role.OPERATOR, Role.GRID_WORKER}
+    EXPECTED[(Action.NOTE, st)] = {
+        Role.DEPARTMENT_HANDLER,
+        Role.DISPATCHER,
+        Role.SHIFT_CHIEF,
+        Role.OPERATOR,
+        Role.GRID_WORKER,
+    }
 for st in (Status.REPORTED, Status.CHECKING, Status.HANDLING, Status.VERIFYING):
     EXPECTED[(Action.ATTACH, st)] = {Role.DEPARTMENT_HANDLER, Role.GRID_WORKER, Role.OPERATOR}
 
@@ -56,9 +74,12 @@ def _facts(role: Role) -> Facts:
     return Facts()
 
 
-@pytest.mark.parametrize(("action", "status", "role"),
-                         list(itertools.product(Action, Status, Role)))
-def test_every_transition_is_allowed_or_refused_as_specified(action: Action, status: Status, role: Role) -> None:
+@pytest.mark.parametrize(
+    ("action", "status", "role"), list(itertools.product(Action, Status, Role))
+)
+def test_every_transition_is_allowed_or_refused_as_specified(
+    action: Action, status: Status, role: Role
+) -> None:
     expected = role in EXPECTED.get((action, status), set())
     assert decide(action, status, role, _facts(role)).allowed is expected
 
@@ -73,7 +94,9 @@ def test_terminal_statuses_allow_nothing_but_reopen() -> None:
         assert allowed_actions(Status.MERGED, role, _facts(role)) == []
 
 
-@pytest.mark.parametrize("action", [Action.SIGN, Action.RETURN, Action.FEEDBACK, Action.REQUEST_EXTENSION])
+@pytest.mark.parametrize(
+    "action", [Action.SIGN, Action.RETURN, Action.FEEDBACK, Action.REQUEST_EXTENSION]
+)
 def test_assisting_department_may_not_take_lead_actions(action: Action) -> None:
     status = next(iter(RULES[action][0]))
     d = decide(action, status, Role.DEPARTMENT_HANDLER, ASSIST)
@@ -94,5 +117,14 @@ def test_only_the_reporter_may_rate() -> None:
 
 
 def test_allowed_actions_lists_next_steps() -> None:
-    assert allowed_actions(Status.VERIFIED, Role.SHIFT_CHIEF) == ["note", "close", "rework", "supervise"]
-    assert allowed_actions(Status.DISPATCHED, Role.DEPARTMENT_HANDLER, LEAD) == ["sign", "return", "note"]
+    assert allowed_actions(Status.VERIFIED, Role.SHIFT_CHIEF) == [
+        "note",
+        "close",
+        "rework",
+        "supervise",
+    ]
+    assert allowed_actions(Status.DISPATCHED, Role.DEPARTMENT_HANDLER, LEAD) == [
+        "sign",
+        "return",
+        "note",
+    ]

@@ -23,7 +23,9 @@ from tests.helpers import element, handler_for, login, report_body
 
 def _dispatched(client: TestClient, platform: Platform, *, urgent: bool) -> tuple[str, Any]:
     e = element(platform, check=False, urgent=urgent)
-    cid = client.post("/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")).json()["id"]
+    cid = client.post(
+        "/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")
+    ).json()["id"]
     chief = login(client, "chief")
     for action in ("accept", "file", "dispatch"):
         r = client.post(f"/api/v1/cases/{cid}/{action}", headers=chief)
@@ -33,12 +35,14 @@ def _dispatched(client: TestClient, platform: Platform, *, urgent: bool) -> tupl
 
 def _handle_step(platform: Platform, cid: str) -> Any:
     with platform.db.read() as conn:
-        return conn.execute(select(case_steps).where(case_steps.c.case_id == cid,
-                                                     case_steps.c.step == "handle")).first()
+        return conn.execute(
+            select(case_steps).where(case_steps.c.case_id == cid, case_steps.c.step == "handle")
+        ).first()
 
 
-def test_urgent_runs_on_the_clock_normal_on_working_hours(client: TestClient, platform: Platform,
-                                                          clock: FrozenClock) -> None:
+def test_urgent_runs_on_the_clock_normal_on_working_hours(
+    client: TestClient, platform: Platform, clock: FrozenClock
+) -> None:
     urgent_id, ue = _dispatched(client, platform, urgent=True)
     normal_id, ne = _dispatched(client, platform, urgent=False)
     u, n = _handle_step(platform, urgent_id), _handle_step(platform, normal_id)
@@ -50,8 +54,9 @@ def test_urgent_runs_on_the_clock_normal_on_working_hours(client: TestClient, pl
     assert n.due_at == platform.calendar.add_working_time(clock.now(), n_class.duration)
 
 
-def test_overdue_is_flagged_escalated_and_supervised_once(client: TestClient, platform: Platform,
-                                                          clock: FrozenClock) -> None:
+def test_overdue_is_flagged_escalated_and_supervised_once(
+    client: TestClient, platform: Platform, clock: FrozenClock
+) -> None:
     cid, e = _dispatched(client, platform, urgent=True)
     chief = login(client, "chief")
     level_before = client.get(f"/api/v1/cases/{cid}", headers=chief).json()["loop_level"]
@@ -69,14 +74,20 @@ def test_overdue_is_flagged_escalated_and_supervised_once(client: TestClient, pl
     assert all(o["source"] == "sweeper" for o in detail["supervision_orders"])
     overdue = client.get("/api/v1/cases?is_overdue=true", headers=chief).json()
     assert cid in {c["id"] for c in overdue["items"]}
-    actions = [t["action"] for t in client.get(f"/api/v1/cases/{cid}/timeline", headers=chief).json()]
+    actions = [
+        t["action"] for t in client.get(f"/api/v1/cases/{cid}/timeline", headers=chief).json()
+    ]
     assert "case.step_overdue" in actions and "supervision.raised" in actions
     # handled late → closed as overdue
     handler = login(client, handler_for(e))
     client.post(f"/api/v1/cases/{cid}/sign", headers=handler)
     client.post(f"/api/v1/cases/{cid}/feedback", json={"text": "已处置"}, headers=handler)
     if e.needs_verification:
-        client.post(f"/api/v1/cases/{cid}/verify", json={"passed": True}, headers=login(client, "gridworker"))
+        client.post(
+            f"/api/v1/cases/{cid}/verify",
+            json={"passed": True},
+            headers=login(client, "gridworker"),
+        )
     closed = client.post(f"/api/v1/cases/{cid}/close", headers=chief).json()
     assert closed["closure_type"] == "overdue"
     assert verify(platform.db).ok
@@ -85,43 +96,72 @@ def test_overdue_is_flagged_escalated_and_supervised_once(client: TestClient, pl
 def test_escalation_goes_one_level_up() -> None:
     from civicloop.org.model import LoopLevel
 
-    assert [lvl.up() for lvl in LoopLevel] == [LoopLevel.SMALL, LoopLevel.MEDIUM, LoopLevel.BIG, LoopLevel.BIG]
+    assert [lvl.up() for lvl in LoopLevel] == [
+        LoopLevel.SMALL,
+        LoopLevel.MEDIUM,
+        LoopLevel.BIG,
+        LoopLevel.BIG,
+    ]
 
 
 def _sweep_in_process(data_dir: str, database_url: str, at: Any, barrier: Any, out: Any) -> None:
-    p = Platform.open(Settings(data_dir=Path(data_dir), database_url=database_url),
-                      clock=FrozenClock(at), migrate_schema=False)
+    p = Platform.open(
+        Settings(data_dir=Path(data_dir), database_url=database_url),
+        clock=FrozenClock(at),
+        migrate_schema=False,
+    )
     barrier.wait()
     out.put(sweep(p, batch_size=3).overdue_steps)
     p.close()
 
 
-def test_two_sweepers_at_once_flag_each_step_once(client: TestClient, platform: Platform,
-                                                  clock: FrozenClock) -> None:
+def test_two_sweepers_at_once_flag_each_step_once(
+    client: TestClient, platform: Platform, clock: FrozenClock
+) -> None:
     ids = [_dispatched(client, platform, urgent=True)[0] for _ in range(4)]
     later = clock.now() + timedelta(days=30)
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_sweep_in_process, args=(str(platform.settings.data_dir),
-                                                         platform.settings.database_url, later, barrier, out))
-             for _ in range(2)]
+    procs = [
+        ctx.Process(
+            target=_sweep_in_process,
+            args=(
+                str(platform.settings.data_dir),
+                platform.settings.database_url,
+                later,
+                barrier,
+                out,
+            ),
+        )
+        for _ in range(2)
+    ]
     for pr in procs:
         pr.start()
     for pr in procs:
         pr.join(60)
     flagged = out.get(timeout=5) + out.get(timeout=5)
     with platform.db.read() as conn:
-        open_overdue = conn.execute(select(case_steps).where(case_steps.c.case_id.in_(ids),
-                                                             case_steps.c.overdue_at.is_not(None))).all()
-        orders = conn.execute(select(supervision_orders).where(supervision_orders.c.case_id.in_(ids))).all()
+        open_overdue = conn.execute(
+            select(case_steps).where(
+                case_steps.c.case_id.in_(ids), case_steps.c.overdue_at.is_not(None)
+            )
+        ).all()
+        orders = conn.execute(
+            select(supervision_orders).where(supervision_orders.c.case_id.in_(ids))
+        ).all()
     assert flagged == len(open_overdue) == len(orders)
-    assert {(r.case_id, r.step) for r in open_overdue} == {(i, s) for i in ids for s in ("sign", "handle")}
+    assert {(r.case_id, r.step) for r in open_overdue} == {
+        (i, s) for i in ids for s in ("sign", "handle")
+    }
 
 
 def test_manual_supervision_order(client: TestClient, platform: Platform) -> None:
     cid, _ = _dispatched(client, platform, urgent=False)
-    r = client.post(f"/api/v1/cases/{cid}/supervise", json={"reason": "市民多次来电，请加快处置", "hours": 4},
-                    headers=login(client, "supervisor"))
+    r = client.post(
+        f"/api/v1/cases/{cid}/supervise",
+        json={"reason": "市民多次来电，请加快处置", "hours": 4},
+        headers=login(client, "supervisor"),
+    )
     assert r.status_code == 200, r.text
     detail = client.get(f"/api/v1/cases/{cid}", headers=login(client, "supervisor")).json()
     assert detail["supervision_orders"][0]["source"] == "manual"

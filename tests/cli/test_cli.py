@@ -16,18 +16,29 @@ import pytest
 
 from tests.conftest import PG_URL
 
-pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the CLI tests use the embedded SQLite default")
+pytestmark = pytest.mark.skipif(
+    bool(PG_URL), reason="the CLI tests use the embedded SQLite default"
+)
 
 
-def civicloop(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "civicloop.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+def civicloop(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "civicloop.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("demo")
-    r = civicloop("demo", "--data-dir", str(d), "--no-serve", "--grids", "300", "--communities", "80")
+    r = civicloop(
+        "demo", "--data-dir", str(d), "--no-serve", "--grids", "300", "--communities", "80"
+    )
     assert r.returncode == 0, r.stderr
     assert "operator" in r.stdout and "civicloop-demo-2026" in r.stdout
     return d
@@ -84,8 +95,20 @@ def test_demo_serves_and_healthz(demo_dir: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "civicloop.cli", "demo", "--data-dir", str(demo_dir),
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "civicloop.cli",
+            "demo",
+            "--data-dir",
+            str(demo_dir),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -98,10 +121,17 @@ def test_demo_serves_and_healthz(demo_dir: Path) -> None:
             assert time.monotonic() < deadline, "server did not come up"
             time.sleep(0.3)
         assert r.json()["status"] == "ok"
-        token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login",
-                           json={"username": "operator", "password": "civicloop-demo-2026"}).json()
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/cases",
-                         headers={"Authorization": f"Bearer {token['access_token']}"}).status_code == 200
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/login",
+            json={"username": "operator", "password": "civicloop-demo-2026"},
+        ).json()
+        assert (
+            httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/cases",
+                headers={"Authorization": f"Bearer {token['access_token']}"},
+            ).status_code
+            == 200
+        )
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200
     finally:
         proc.terminate()
@@ -109,7 +139,14 @@ def test_demo_serves_and_healthz(demo_dir: Path) -> None:
 
 
 def test_every_command_takes_data_dir() -> None:
-    for cmd in (["init"], ["serve"], ["demo"], ["sweep"], ["ledger", "verify"], ["apikey", "create"]):
+    for cmd in (
+        ["init"],
+        ["serve"],
+        ["demo"],
+        ["sweep"],
+        ["ledger", "verify"],
+        ["apikey", "create"],
+    ):
         r = civicloop(*cmd, "--help")
         assert "--data-dir" in r.stdout, cmd
     for cmd in (["serve"], ["demo"]):

@@ -13,10 +13,19 @@ from civicloop.ledger.model import GENESIS, LedgerEntry, canonical_json, check_c
 def _chain(n: int) -> list[LedgerEntry]:
     out, prev = [], GENESIS
     for i in range(1, n + 1):
-        e = LedgerEntry(seq=i, at=datetime(2026, 11, 27, 1, 2, 3, i, tzinfo=UTC), actor_id="u1",
-                        actor_role="operator", action="case.accepted", target_type="case",
-                        target_id=f"c{i}", before={"status": "reported"}, after={"status": "accepted"},
-                        request_id="r", prev_hash=prev)
+        e = LedgerEntry(
+            seq=i,
+            at=datetime(2026, 11, 27, 1, 2, 3, i, tzinfo=UTC),
+            actor_id="u1",
+            actor_role="operator",
+            action="case.accepted",
+            target_type="case",
+            target_id=f"c{i}",
+            before={"status": "reported"},
+            after={"status": "accepted"},
+            request_id="r",
+            prev_hash=prev,
+        )
         e = replace(e, hash=e.compute_hash())
         out.append(e)
         prev = e.hash

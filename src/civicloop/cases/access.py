@@ -19,37 +19,43 @@ from civicloop.cases import store
 from civicloop.cases.model import AssignmentRole
 from civicloop.cases.policy import Facts
 from civicloop.core.errors import NotFoundError
+from civicloop.core.rawsql import Raw
 from civicloop.org.model import REPORTER_ROLES, TERRITORIAL_ROLES, Actor, Role
 
 
-def can_see(actor: Actor, row: Any, assigned: dict[str, str]) -> bool:
+def can_see(actor: Actor, row: dict[str, Any]) -> bool:
     if actor.role in TERRITORIAL_ROLES:
-        return actor.covers(row.region_path)
+        return actor.covers(row["region_path"])
     if actor.role is Role.DEPARTMENT_HANDLER:
-        return any(d in assigned for d in actor.department_ids)
+        return any(d in row["assigned"] for d in actor.department_ids)
     if actor.role in REPORTER_ROLES:
-        return row.reporter_id is not None and row.reporter_id == actor.id
+        return row["reporter_id"] is not None and row["reporter_id"] == actor.id
     return False
 
 
-def facts_for(actor: Actor, row: Any, assigned: dict[str, str]) -> Facts:
+def facts_for(actor: Actor, row: dict[str, Any]) -> Facts:
+    assigned = row["assigned"]
     roles = {assigned[d] for d in actor.department_ids if d in assigned}
     return Facts(
         is_lead_department=str(AssignmentRole.LEAD) in roles,
         is_assist_department=str(AssignmentRole.ASSIST) in roles,
-        is_reporter=row.reporter_id is not None and row.reporter_id == actor.id,
+        is_reporter=row["reporter_id"] is not None and row["reporter_id"] == actor.id,
     )
 
 
-def access_case(conn: Connection, actor: Actor, case_id: str, *, for_write: bool) -> tuple[Any, dict[str, str], Facts]:
-    """Load a case the actor may see: (row, assignments, facts). NotFoundError otherwise."""
-    row = store.case_row(conn, case_id, for_update=for_write and conn.dialect.name == "postgresql")
-    if row is None:
+def access_case(
+    conn: Connection | Raw, actor: Actor, case_id: str, *, for_write: bool
+) -> tuple[dict[str, Any], Facts]:
+    """Load a case the actor may see: (row as a dict, facts). NotFoundError otherwise.
+
+    ``for_write`` locks the row on PostgreSQL (``FOR UPDATE``) so the version check and the
+    update see the same row; SQLite's write lock already serialises writers.
+    """
+    raw = conn if isinstance(conn, Raw) else Raw(conn)
+    row = store.load_case(raw, case_id, for_update=for_write)
+    if row is None or not can_see(actor, row):
         raise NotFoundError("case not found", code="case.not_found", case_id=case_id)
-    assigned = store.assignments(conn, case_id)
-    if not can_see(actor, row, assigned):
-        raise NotFoundError("case not found", code="case.not_found", case_id=case_id)
-    return row, assigned, facts_for(actor, row, assigned)
+    return row, facts_for(actor, row)
 
 
 def scope_clause(actor: Actor) -> ColumnElement[bool]:
@@ -62,8 +68,11 @@ def scope_clause(actor: Actor) -> ColumnElement[bool]:
     if actor.role is Role.DEPARTMENT_HANDLER:
         if not actor.department_ids:
             return false()
-        return c.id.in_(select(store.case_assignments.c.case_id).where(
-            store.case_assignments.c.department_code.in_(sorted(actor.department_ids))))
+        return c.id.in_(
+            select(store.case_assignments.c.case_id).where(
+                store.case_assignments.c.department_code.in_(sorted(actor.department_ids))
+            )
+        )
     if actor.role in REPORTER_ROLES:
         return c.reporter_id == actor.id
     return false()

@@ -7,13 +7,10 @@ Personal data is masked for viewers who have no need for it.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from civicloop.cases import queries, service
 from civicloop.cases import schemas as s
@@ -28,8 +25,6 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 # Roles that call reporters back or screen reports need the raw contact details.
 CONTACT_ROLES = frozenset({Role.OPERATOR, Role.SHIFT_CHIEF, Role.DISPATCHER})
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf", "video/mp4")
 
 PlatformDep = Annotated[Platform, Depends(platform)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -43,8 +38,13 @@ def present(view: dict[str, Any], actor: Actor) -> dict[str, Any]:
     out = dict(view)
     out["reporter_phone"] = mask_phone(view.get("reporter_phone"))
     out["description"] = mask_text(view.get("description"))
-    if actor.role not in (Role.DEPARTMENT_HANDLER, Role.GRID_WORKER, Role.STREET_ADMIN,
-                          Role.DISTRICT_SUPERVISOR, Role.ADMIN):
+    if actor.role not in (
+        Role.DEPARTMENT_HANDLER,
+        Role.GRID_WORKER,
+        Role.STREET_ADMIN,
+        Role.DISTRICT_SUPERVISOR,
+        Role.ADMIN,
+    ):
         out["reporter_name"] = None
     if "notes" in out:
         out["notes"] = [{**n, "text": mask_text(n.get("text"))} for n in out["notes"]]
@@ -57,7 +57,9 @@ def _version(body_version: int | None, if_match: str | None) -> int | None:
     if if_match:
         raw = if_match.strip().strip('"').removeprefix("W/").strip('"')
         if not raw.isdigit():
-            raise InputError("If-Match must be the case version number", field="If-Match", rule="integer")
+            raise InputError(
+                "If-Match must be the case version number", field="If-Match", rule="integer"
+            )
         return int(raw)
     return None
 
@@ -66,31 +68,56 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 @router.post("", status_code=201, response_model=s.CaseRead, summary="Report a problem (上报)")
-def create_case(body: s.CaseCreate, p: PlatformDep, actor: ActorDep, rid: RequestId) -> dict[str, Any]:
+def create_case(
+    body: s.CaseCreate, p: PlatformDep, actor: ActorDep, rid: RequestId
+) -> dict[str, Any]:
     draft = service.CaseDraft(**body.model_dump())
     return present(service.report_case(p, actor, draft, request_id=rid), actor)
 
 
 @router.get("", response_model=s.CasePage, summary="List cases in your scope")
 def list_cases(
-    p: PlatformDep, actor: ActorDep,
+    p: PlatformDep,
+    actor: ActorDep,
     status: Annotated[list[str] | None, Query(description="repeat for several")] = None,
-    element_code: str | None = None, scene_code: str | None = None, street_code: str | None = None,
-    department: str | None = None, is_overdue: bool | None = None, is_open: bool | None = None,
+    element_code: str | None = None,
+    scene_code: str | None = None,
+    street_code: str | None = None,
+    department: str | None = None,
+    is_overdue: bool | None = None,
+    is_open: bool | None = None,
     channel: Channel | None = None,
-    reported_from: datetime | None = None, reported_to: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    reported_from: datetime | None = None,
+    reported_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     for t, name in ((reported_from, "reported_from"), (reported_to, "reported_to")):
         if t is not None and t.tzinfo is None:
-            raise InputError(f"{name} needs a time zone (e.g. 2026-11-27T08:00:00+08:00)",
-                             field=name, rule="timezone_aware")
-    flt = queries.CaseFilter(status=status, element_code=element_code, scene_code=scene_code,
-                             street_code=street_code, department=department, is_overdue=is_overdue,
-                             is_open=is_open, channel=str(channel) if channel else None,
-                             reported_from=reported_from, reported_to=reported_to)
+            raise InputError(
+                f"{name} needs a time zone (e.g. 2026-11-27T08:00:00+08:00)",
+                field=name,
+                rule="timezone_aware",
+            )
+    flt = queries.CaseFilter(
+        status=status,
+        element_code=element_code,
+        scene_code=scene_code,
+        street_code=street_code,
+        department=department,
+        is_overdue=is_overdue,
+        is_open=is_open,
+        channel=str(channel) if channel else None,
+        reported_from=reported_from,
+        reported_to=reported_to,
+    )
     items, total = queries.list_cases(p, actor, flt, limit=limit, offset=offset)
-    return {"items": [present(i, actor) for i in items], "total": total, "limit": limit, "offset": offset}
+    return {
+        "items": [present(i, actor) for i in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/{case_id}", response_model=s.CaseDetail, summary="One case with its clock and notes")
@@ -98,187 +125,409 @@ def read_case(case_id: str, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
     return present(queries.read_case(p, actor, case_id), actor)
 
 
-@router.get("/{case_id}/timeline", response_model=list[s.TimelineEntry],
-            summary="The case's trace, from the ledger")
+@router.get(
+    "/{case_id}/timeline",
+    response_model=list[s.TimelineEntry],
+    summary="The case's trace, from the ledger",
+)
 def timeline(case_id: str, p: PlatformDep, actor: ActorDep) -> list[dict[str, Any]]:
     return [e.__dict__ for e in queries.case_timeline(p, actor, case_id)]
 
 
-def _act(fn: Any, p: Platform, actor: Actor, case_id: str, version: int | None, rid: str,
-         **kwargs: Any) -> dict[str, Any]:
+def _act(
+    fn: Any, p: Platform, actor: Actor, case_id: str, version: int | None, rid: str, **kwargs: Any
+) -> dict[str, Any]:
     return present(fn(p, actor, case_id, expected_version=version, request_id=rid, **kwargs), actor)
 
 
 @router.post("/{case_id}/accept", response_model=s.CaseRead, summary="受理 accept a report")
-def accept(case_id: str, p: PlatformDep, actor: ActorDep, rid: RequestId, if_match: IfMatch = None,
-           body: s.Versioned | None = None) -> dict[str, Any]:
-    return _act(service.accept_case, p, actor, case_id, _version(body.expected_version if body else None, if_match), rid)
+def accept(
+    case_id: str,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+    body: s.Versioned | None = None,
+) -> dict[str, Any]:
+    return _act(
+        service.accept_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version if body else None, if_match),
+        rid,
+    )
 
 
 @router.post("/{case_id}/void", response_model=s.CaseRead, summary="作废 void a report")
-def void(case_id: str, body: s.ReasonBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-         if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.void_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                reason=body.reason)
+def void(
+    case_id: str,
+    body: s.ReasonBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.void_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        reason=body.reason,
+    )
 
 
-@router.post("/{case_id}/check", response_model=s.CaseRead, summary="核实 on-site check of a report")
-def check(case_id: str, body: s.CheckBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-          if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.check_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                is_valid=body.is_valid, note=body.note)
+@router.post(
+    "/{case_id}/check", response_model=s.CaseRead, summary="核实 on-site check of a report"
+)
+def check(
+    case_id: str,
+    body: s.CheckBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.check_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        is_valid=body.is_valid,
+        note=body.note,
+    )
 
 
 @router.post("/{case_id}/file", response_model=s.CaseRead, summary="立案 file the case")
-def file(case_id: str, p: PlatformDep, actor: ActorDep, rid: RequestId, if_match: IfMatch = None,
-         body: s.FileBody | None = None) -> dict[str, Any]:
+def file(
+    case_id: str,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+    body: s.FileBody | None = None,
+) -> dict[str, Any]:
     b = body or s.FileBody()
-    return _act(service.file_case, p, actor, case_id, _version(b.expected_version, if_match), rid,
-                filing_condition=b.filing_condition)
+    return _act(
+        service.file_case,
+        p,
+        actor,
+        case_id,
+        _version(b.expected_version, if_match),
+        rid,
+        filing_condition=b.filing_condition,
+    )
 
 
-@router.post("/{case_id}/dispatch", response_model=s.CaseRead, summary="派遣 dispatch to departments")
-def dispatch(case_id: str, p: PlatformDep, actor: ActorDep, rid: RequestId, if_match: IfMatch = None,
-             body: s.DispatchBody | None = None) -> dict[str, Any]:
+@router.post(
+    "/{case_id}/dispatch", response_model=s.CaseRead, summary="派遣 dispatch to departments"
+)
+def dispatch(
+    case_id: str,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+    body: s.DispatchBody | None = None,
+) -> dict[str, Any]:
     b = body or s.DispatchBody()
-    return _act(service.dispatch_case, p, actor, case_id, _version(b.expected_version, if_match), rid,
-                lead=b.lead, assists=b.assists, loop_level=b.loop_level)
+    return _act(
+        service.dispatch_case,
+        p,
+        actor,
+        case_id,
+        _version(b.expected_version, if_match),
+        rid,
+        lead=b.lead,
+        assists=b.assists,
+        loop_level=b.loop_level,
+    )
 
 
-@router.post("/{case_id}/sign", response_model=s.CaseRead, summary="签收 the lead department accepts")
-def sign(case_id: str, p: PlatformDep, actor: ActorDep, rid: RequestId, if_match: IfMatch = None,
-         body: s.Versioned | None = None) -> dict[str, Any]:
-    return _act(service.sign_case, p, actor, case_id, _version(body.expected_version if body else None, if_match), rid)
+@router.post(
+    "/{case_id}/sign", response_model=s.CaseRead, summary="签收 the lead department accepts"
+)
+def sign(
+    case_id: str,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+    body: s.Versioned | None = None,
+) -> dict[str, Any]:
+    return _act(
+        service.sign_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version if body else None, if_match),
+        rid,
+    )
 
 
 @router.post("/{case_id}/return", response_model=s.CaseRead, summary="退单 return with a reason")
-def return_(case_id: str, body: s.ReasonBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-            if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.return_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                reason=body.reason)
+def return_(
+    case_id: str,
+    body: s.ReasonBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.return_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        reason=body.reason,
+    )
 
 
 @router.post("/{case_id}/notes", response_model=s.CaseRead, summary="a progress note")
-def note(case_id: str, body: s.NoteBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-         if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.add_note, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                text=body.text)
+def note(
+    case_id: str,
+    body: s.NoteBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.add_note,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        text=body.text,
+    )
 
 
-@router.post("/{case_id}/evidence", response_model=s.CaseRead, summary="upload evidence (photo, PDF, video)")
-async def evidence(case_id: str, p: PlatformDep, actor: ActorDep, rid: RequestId,
-                   file: Annotated[UploadFile, File()], text: Annotated[str, Form(max_length=2000)] = "",
-                   expected_version: Annotated[int | None, Form()] = None) -> dict[str, Any]:
-    content_type = (file.content_type or "").split(";")[0].strip()
-    if content_type not in ATTACHMENT_TYPES:
-        raise InputError(f"file type {content_type or 'unknown'} is not accepted",
-                         field="file", rule=f"one of {', '.join(ATTACHMENT_TYPES)}")
-    data = await file.read(MAX_ATTACHMENT_BYTES + 1)
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        raise InputError("file is larger than 10 MB", field="file", rule="max_size")
-    if not data:
-        raise InputError("file is empty", field="file", rule="non_empty")
-    digest = hashlib.sha256(data).hexdigest()
-    folder = p.settings.data_dir / "attachments"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / digest
-    if not target.exists():  # content-addressed: the same photo twice is stored once
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    meta = {"filename": Path(file.filename or "upload").name[:200], "content_type": content_type,
-            "size": len(data), "sha256": digest}
-    return _act(service.add_note, p, actor, case_id, expected_version, rid, text=text, attachment=meta)
-
-
-@router.get("/{case_id}/attachments/{sha256}", summary="download an attachment of the case")
-def attachment(case_id: str, sha256: str, p: PlatformDep, actor: ActorDep) -> FileResponse:
-    detail = queries.read_case(p, actor, case_id)
-    for n in detail["notes"]:
-        meta = n.get("attachment") or {}
-        if meta.get("sha256") == sha256:
-            path = p.settings.data_dir / "attachments" / sha256
-            if path.exists():
-                return FileResponse(path, media_type=meta["content_type"], filename=meta["filename"])
-    raise NotFoundError("attachment not found", code="attachment.not_found")
-
-
-@router.post("/{case_id}/extensions", response_model=s.CaseRead, summary="延期申请 request more time")
-def extension(case_id: str, body: s.ExtensionBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-              if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.request_extension, p, actor, case_id, _version(body.expected_version, if_match),
-                rid, reason=body.reason, hours=body.hours)
+@router.post(
+    "/{case_id}/extensions", response_model=s.CaseRead, summary="延期申请 request more time"
+)
+def extension(
+    case_id: str,
+    body: s.ExtensionBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.request_extension,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        reason=body.reason,
+        hours=body.hours,
+    )
 
 
 @router.post("/{case_id}/extensions/decision", response_model=s.CaseRead, summary="延期审批 decide")
-def extension_decision(case_id: str, body: s.ExtensionDecision, p: PlatformDep, actor: ActorDep,
-                       rid: RequestId, if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.decide_extension, p, actor, case_id, _version(body.expected_version, if_match),
-                rid, approve=body.approve, note=body.note)
+def extension_decision(
+    case_id: str,
+    body: s.ExtensionDecision,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.decide_extension,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        approve=body.approve,
+        note=body.note,
+    )
 
 
 @router.post("/{case_id}/feedback", response_model=s.CaseRead, summary="处理反馈 report the result")
-def feedback(case_id: str, body: s.NoteBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-             if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.feedback_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                text=body.text)
+def feedback(
+    case_id: str,
+    body: s.NoteBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.feedback_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        text=body.text,
+    )
 
 
 @router.post("/{case_id}/verify", response_model=s.CaseRead, summary="核查 on-site verification")
-def verify(case_id: str, body: s.VerifyBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-           if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.verify_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                passed=body.passed, note=body.note)
+def verify(
+    case_id: str,
+    body: s.VerifyBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.verify_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        passed=body.passed,
+        note=body.note,
+    )
 
 
 @router.post("/{case_id}/close", response_model=s.CaseRead, summary="结案 close")
-def close(case_id: str, p: PlatformDep, actor: ActorDep, rid: RequestId, if_match: IfMatch = None,
-          body: s.CloseBody | None = None) -> dict[str, Any]:
+def close(
+    case_id: str,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+    body: s.CloseBody | None = None,
+) -> dict[str, Any]:
     b = body or s.CloseBody()
-    return _act(service.close_case, p, actor, case_id, _version(b.expected_version, if_match), rid,
-                closure_type=b.closure_type, reason=b.reason)
+    return _act(
+        service.close_case,
+        p,
+        actor,
+        case_id,
+        _version(b.expected_version, if_match),
+        rid,
+        closure_type=b.closure_type,
+        reason=b.reason,
+    )
 
 
 @router.post("/{case_id}/rework", response_model=s.CaseRead, summary="返工 rework")
-def rework(case_id: str, body: s.ReasonBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-           if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.rework_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                reason=body.reason)
+def rework(
+    case_id: str,
+    body: s.ReasonBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.rework_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        reason=body.reason,
+    )
 
 
 @router.post("/{case_id}/follow-up", response_model=s.CaseRead, summary="回访 satisfaction")
-def follow_up(case_id: str, body: s.FollowUpBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-              if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.follow_up_case, p, actor, case_id, _version(body.expected_version, if_match),
-                rid, satisfaction=body.satisfaction, comment=body.comment)
+def follow_up(
+    case_id: str,
+    body: s.FollowUpBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.follow_up_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        satisfaction=body.satisfaction,
+        comment=body.comment,
+    )
 
 
 @router.post("/{case_id}/reopen", response_model=s.CaseRead, summary="reopen a closed case")
-def reopen(case_id: str, body: s.ReasonBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-           if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.reopen_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                reason=body.reason)
+def reopen(
+    case_id: str,
+    body: s.ReasonBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.reopen_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        reason=body.reason,
+    )
 
 
 @router.post("/{case_id}/merge", response_model=s.CaseRead, summary="合并 merge into a master case")
-def merge(case_id: str, body: s.MergeBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-          if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.merge_case, p, actor, case_id, _version(body.expected_version, if_match), rid,
-                master_id=body.master_id)
+def merge(
+    case_id: str,
+    body: s.MergeBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.merge_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        master_id=body.master_id,
+    )
 
 
-@router.post("/{case_id}/supervise", response_model=s.CaseRead, summary="督办 raise a supervision order")
-def supervise(case_id: str, body: s.SuperviseBody, p: PlatformDep, actor: ActorDep, rid: RequestId,
-              if_match: IfMatch = None) -> dict[str, Any]:
-    return _act(service.supervise_case, p, actor, case_id, _version(body.expected_version, if_match),
-                rid, reason=body.reason, hours=body.hours)
+@router.post(
+    "/{case_id}/supervise", response_model=s.CaseRead, summary="督办 raise a supervision order"
+)
+def supervise(
+    case_id: str,
+    body: s.SuperviseBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return _act(
+        service.supervise_case,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        reason=body.reason,
+        hours=body.hours,
+    )
 
 
 public_router = APIRouter(prefix="/api/v1/track", tags=["public"])
 
 
-@public_router.get("/{tracking_code}", response_model=s.TrackRead,
-                   summary="Follow a case by its tracking code (public, no personal data)")
+@public_router.get(
+    "/{tracking_code}",
+    response_model=s.TrackRead,
+    summary="Follow a case by its tracking code (public, no personal data)",
+)
 def track(tracking_code: str, request: Request) -> dict[str, Any]:
     p: Platform = request.app.state.platform
     if len(tracking_code) > 16:

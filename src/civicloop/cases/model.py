@@ -34,23 +34,25 @@ from civicloop.catalogue.model import Step
 
 
 class Status(StrEnum):
-    REPORTED = "reported"        # 上报
-    CHECKING = "checking"        # 核实中
-    ACCEPTED = "accepted"        # 已受理
-    FILED = "filed"              # 已立案
-    DISPATCHED = "dispatched"    # 已派遣
-    RETURNED = "returned"        # 已退单
-    HANDLING = "handling"        # 处置中
-    VERIFYING = "verifying"      # 核查中
-    VERIFIED = "verified"        # 待结案
-    CLOSED = "closed"            # 已结案
+    REPORTED = "reported"  # 上报
+    CHECKING = "checking"  # 核实中
+    ACCEPTED = "accepted"  # 已受理
+    FILED = "filed"  # 已立案
+    DISPATCHED = "dispatched"  # 已派遣
+    RETURNED = "returned"  # 已退单
+    HANDLING = "handling"  # 处置中
+    VERIFYING = "verifying"  # 核查中
+    VERIFIED = "verified"  # 待结案
+    CLOSED = "closed"  # 已结案
     FOLLOWED_UP = "followed_up"  # 已回访
-    VOIDED = "voided"            # 已作废
-    MERGED = "merged"            # 已合并
+    VOIDED = "voided"  # 已作废
+    MERGED = "merged"  # 已合并
 
 
 TERMINAL = frozenset({Status.VOIDED, Status.MERGED})
-OPEN_STATUSES = frozenset(set(Status) - {Status.CLOSED, Status.FOLLOWED_UP, Status.VOIDED, Status.MERGED})
+OPEN_STATUSES = frozenset(
+    set(Status) - {Status.CLOSED, Status.FOLLOWED_UP, Status.VOIDED, Status.MERGED}
+)
 
 
 class Action(StrEnum):
@@ -76,22 +78,22 @@ class Action(StrEnum):
 
 
 class ClosureType(StrEnum):
-    NORMAL = "normal"    # 正常结案
+    NORMAL = "normal"  # 正常结案
     OVERDUE = "overdue"  # 超时结案
     SPECIAL = "special"  # 特殊结案 (e.g. cannot be handled; needs a reason)
 
 
 class Channel(StrEnum):
-    HOTLINE = "hotline"            # 12345
+    HOTLINE = "hotline"  # 12345
     APP = "app"
     WEB = "web"
     OPEN311 = "open311"
-    PATROL = "patrol"              # 监督员 主动发现
+    PATROL = "patrol"  # 监督员 主动发现
     SENSOR = "sensor"
     VIDEO = "video"
     DATA_RULE = "data_rule"
-    ENTERPRISE = "enterprise"      # 家门口服务体系企业版
-    SUPERVISOR = "supervisor"      # 领导交办
+    ENTERPRISE = "enterprise"  # 家门口服务体系企业版
+    SUPERVISOR = "supervisor"  # 领导交办
 
 
 class AssignmentRole(StrEnum):

@@ -21,18 +21,23 @@ S = Status
 # action → (from statuses, roles allowed)
 RULES: dict[Action, tuple[frozenset[Status], frozenset[Role]]] = {
     Action.ACCEPT: (frozenset({S.REPORTED}), frozenset({R.OPERATOR, R.SHIFT_CHIEF})),
-    Action.VOID: (frozenset({S.REPORTED, S.CHECKING, S.ACCEPTED}),
-                  frozenset({R.OPERATOR, R.SHIFT_CHIEF})),
+    Action.VOID: (
+        frozenset({S.REPORTED, S.CHECKING, S.ACCEPTED}),
+        frozenset({R.OPERATOR, R.SHIFT_CHIEF}),
+    ),
     Action.CHECK: (frozenset({S.CHECKING}), frozenset({R.GRID_WORKER})),
     Action.FILE: (frozenset({S.ACCEPTED}), frozenset({R.OPERATOR, R.SHIFT_CHIEF})),
     Action.DISPATCH: (frozenset({S.FILED, S.RETURNED}), frozenset({R.DISPATCHER, R.SHIFT_CHIEF})),
     Action.SIGN: (frozenset({S.DISPATCHED}), frozenset({R.DEPARTMENT_HANDLER})),
     Action.RETURN: (frozenset({S.DISPATCHED}), frozenset({R.DEPARTMENT_HANDLER})),
-    Action.NOTE: (frozenset({S.DISPATCHED, S.HANDLING, S.VERIFYING, S.VERIFIED}),
-                  frozenset({R.DEPARTMENT_HANDLER, R.DISPATCHER, R.SHIFT_CHIEF, R.OPERATOR,
-                             R.GRID_WORKER})),
-    Action.ATTACH: (frozenset({S.REPORTED, S.CHECKING, S.HANDLING, S.VERIFYING}),
-                    frozenset({R.DEPARTMENT_HANDLER, R.GRID_WORKER, R.OPERATOR})),
+    Action.NOTE: (
+        frozenset({S.DISPATCHED, S.HANDLING, S.VERIFYING, S.VERIFIED}),
+        frozenset({R.DEPARTMENT_HANDLER, R.DISPATCHER, R.SHIFT_CHIEF, R.OPERATOR, R.GRID_WORKER}),
+    ),
+    Action.ATTACH: (
+        frozenset({S.REPORTED, S.CHECKING, S.HANDLING, S.VERIFYING}),
+        frozenset({R.DEPARTMENT_HANDLER, R.GRID_WORKER, R.OPERATOR}),
+    ),
     Action.REQUEST_EXTENSION: (frozenset({S.HANDLING}), frozenset({R.DEPARTMENT_HANDLER})),
     Action.DECIDE_EXTENSION: (frozenset({S.HANDLING}), frozenset({R.DISPATCHER, R.SHIFT_CHIEF})),
     Action.FEEDBACK: (frozenset({S.HANDLING}), frozenset({R.DEPARTMENT_HANDLER})),
@@ -40,13 +45,30 @@ RULES: dict[Action, tuple[frozenset[Status], frozenset[Role]]] = {
     Action.CLOSE: (frozenset({S.VERIFIED}), frozenset({R.OPERATOR, R.SHIFT_CHIEF})),
     Action.REWORK: (frozenset({S.VERIFIED}), frozenset({R.OPERATOR, R.SHIFT_CHIEF})),
     Action.FOLLOW_UP: (frozenset({S.CLOSED}), frozenset({R.OPERATOR, R.CITIZEN, R.ENTERPRISE})),
-    Action.REOPEN: (frozenset({S.CLOSED, S.FOLLOWED_UP}),
-                    frozenset({R.SHIFT_CHIEF, R.DISTRICT_SUPERVISOR})),
-    Action.MERGE: (frozenset({S.REPORTED, S.CHECKING, S.ACCEPTED, S.FILED}),
-                   frozenset({R.OPERATOR, R.SHIFT_CHIEF, R.DISPATCHER})),
-    Action.SUPERVISE: (frozenset({S.REPORTED, S.CHECKING, S.ACCEPTED, S.FILED, S.DISPATCHED,
-                                  S.RETURNED, S.HANDLING, S.VERIFYING, S.VERIFIED}),
-                       frozenset({R.DISTRICT_SUPERVISOR, R.SHIFT_CHIEF, R.STREET_ADMIN})),
+    Action.REOPEN: (
+        frozenset({S.CLOSED, S.FOLLOWED_UP}),
+        frozenset({R.SHIFT_CHIEF, R.DISTRICT_SUPERVISOR}),
+    ),
+    Action.MERGE: (
+        frozenset({S.REPORTED, S.CHECKING, S.ACCEPTED, S.FILED}),
+        frozenset({R.OPERATOR, R.SHIFT_CHIEF, R.DISPATCHER}),
+    ),
+    Action.SUPERVISE: (
+        frozenset(
+            {
+                S.REPORTED,
+                S.CHECKING,
+                S.ACCEPTED,
+                S.FILED,
+                S.DISPATCHED,
+                S.RETURNED,
+                S.HANDLING,
+                S.VERIFYING,
+                S.VERIFIED,
+            }
+        ),
+        frozenset({R.DISTRICT_SUPERVISOR, R.SHIFT_CHIEF, R.STREET_ADMIN}),
+    ),
 }
 
 # Roles that act for a department on a case must be on the case: the lead department for these

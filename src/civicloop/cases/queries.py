@@ -36,8 +36,9 @@ class CaseFilter:
     channel: str | None = None
 
 
-def list_cases(p: Platform, actor: Actor, flt: CaseFilter, *, limit: int = 50,
-               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def list_cases(
+    p: Platform, actor: Actor, flt: CaseFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
     """One page of the cases the actor may see, newest first, and the total count."""
     c = store.cases.c
     where = [scope_clause(actor)]
@@ -65,32 +66,47 @@ def list_cases(p: Platform, actor: Actor, flt: CaseFilter, *, limit: int = 50,
         where.append(c.channel == flt.channel)
     cond = and_(*where)
     with p.db.read() as conn:
-        total = conn.execute(select(func.count()).select_from(store.cases).where(cond)).scalar() or 0
-        rows = conn.execute(select(store.cases).where(cond)
-                            .order_by(c.reported_at.desc(), c.id).limit(limit).offset(offset)).all()
-        return [dict(r._mapping) for r in rows], int(total)
+        total = (
+            conn.execute(select(func.count()).select_from(store.cases).where(cond)).scalar() or 0
+        )
+        rows = conn.execute(
+            select(store.cases)
+            .where(cond)
+            .order_by(c.reported_at.desc(), c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return [{**r._mapping, "assignments": r.assigned or {}} for r in rows], int(total)
 
 
 def read_case(p: Platform, actor: Actor, case_id: str) -> dict[str, Any]:
     """One case with its assignments, open and past steps, notes, extension requests,
     supervision orders and the actions the actor may take now."""
     with p.db.read() as conn:
-        row, assigned, facts = access_case(conn, actor, case_id, for_write=False)
-        view = dict(row._mapping)
-        view["assignments"] = assigned
+        row, facts = access_case(conn, actor, case_id, for_write=False)
+        view = dict(row)
+        view["assignments"] = row["assigned"]
         s = store.case_steps
-        view["steps"] = [dict(r._mapping) for r in conn.execute(
-            select(s).where(s.c.case_id == case_id).order_by(s.c.id))]
+        view["steps"] = [
+            dict(r._mapping)
+            for r in conn.execute(select(s).where(s.c.case_id == case_id).order_by(s.c.id))
+        ]
         n = store.case_notes
-        view["notes"] = [dict(r._mapping) for r in conn.execute(
-            select(n).where(n.c.case_id == case_id).order_by(n.c.id))]
+        view["notes"] = [
+            dict(r._mapping)
+            for r in conn.execute(select(n).where(n.c.case_id == case_id).order_by(n.c.id))
+        ]
         e = store.extension_requests
-        view["extensions"] = [dict(r._mapping) for r in conn.execute(
-            select(e).where(e.c.case_id == case_id).order_by(e.c.id))]
+        view["extensions"] = [
+            dict(r._mapping)
+            for r in conn.execute(select(e).where(e.c.case_id == case_id).order_by(e.c.id))
+        ]
         o = store.supervision_orders
-        view["supervision_orders"] = [dict(r._mapping) for r in conn.execute(
-            select(o).where(o.c.case_id == case_id).order_by(o.c.id))]
-        view["allowed_actions"] = allowed_actions(Status(row.status), actor.role, facts)
+        view["supervision_orders"] = [
+            dict(r._mapping)
+            for r in conn.execute(select(o).where(o.c.case_id == case_id).order_by(o.c.id))
+        ]
+        view["allowed_actions"] = allowed_actions(Status(row["status"]), actor.role, facts)
         return view
 
 
@@ -107,6 +123,12 @@ def read_by_tracking_code(p: Platform, code: str) -> dict[str, Any] | None:
         row = conn.execute(select(store.cases).where(store.cases.c.tracking_code == code)).first()
         if row is None:
             return None
-        return {"number": row.number, "title": row.title, "status": row.status,
-                "element_code": row.element_code, "reported_at": row.reported_at,
-                "closed_at": row.closed_at, "handle_due_at": row.handle_due_at}
+        return {
+            "number": row.number,
+            "title": row.title,
+            "status": row.status,
+            "element_code": row.element_code,
+            "reported_at": row.reported_at,
+            "closed_at": row.closed_at,
+            "handle_due_at": row.handle_due_at,
+        }

@@ -30,7 +30,9 @@ class CaseCreate(_In):
 
 
 class Versioned(_In):
-    expected_version: int | None = Field(default=None, ge=1, description="optimistic concurrency: the version you saw")
+    expected_version: int | None = Field(
+        default=None, ge=1, description="optimistic concurrency: the version you saw"
+    )
 
 
 class ReasonBody(Versioned):

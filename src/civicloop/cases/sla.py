@@ -38,9 +38,11 @@ def sweep(p: Platform, *, batch_size: int = 500, request_id: str = "sweep") -> S
     total = SweepResult(0, 0, 0)
     while True:
         result = _sweep_batch(p, batch_size, request_id)
-        total = SweepResult(total.overdue_steps + result.overdue_steps,
-                            total.escalated_cases + result.escalated_cases,
-                            total.supervision_orders + result.supervision_orders)
+        total = SweepResult(
+            total.overdue_steps + result.overdue_steps,
+            total.escalated_cases + result.escalated_cases,
+            total.supervision_orders + result.supervision_orders,
+        )
         if result.overdue_steps < batch_size:
             return total
 
@@ -50,9 +52,14 @@ def _sweep_batch(p: Platform, batch_size: int, request_id: str) -> SweepResult:
     steps, cases = store.case_steps, store.cases
     escalated = orders = 0
     with p.db.write() as conn:
-        q = (select(steps.c.id, steps.c.case_id, steps.c.step, steps.c.due_at)
-             .where(steps.c.completed_at.is_(None), steps.c.overdue_at.is_(None), steps.c.due_at < now)
-             .order_by(steps.c.due_at).limit(batch_size))
+        q = (
+            select(steps.c.id, steps.c.case_id, steps.c.step, steps.c.due_at)
+            .where(
+                steps.c.completed_at.is_(None), steps.c.overdue_at.is_(None), steps.c.due_at < now
+            )
+            .order_by(steps.c.due_at)
+            .limit(batch_size)
+        )
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         due = conn.execute(q).all()
@@ -63,23 +70,55 @@ def _sweep_batch(p: Platform, batch_size: int, request_id: str) -> SweepResult:
                 continue
             level = LoopLevel(case.loop_level)
             new_level = level.up()
-            conn.execute(update(cases).where(cases.c.id == case.id).values(
-                is_overdue=True, loop_level=str(new_level), version=case.version + 1, updated_at=now))
+            conn.execute(
+                update(cases)
+                .where(cases.c.id == case.id)
+                .values(
+                    is_overdue=True,
+                    loop_level=str(new_level),
+                    version=case.version + 1,
+                    updated_at=now,
+                )
+            )
             # the supervision order is raised at the new (higher) level
-            raise_supervision(conn, case.id, str(new_level),
-                              reason=f"step {step.step} overdue since {step.due_at.isoformat()}",
-                              source="sweeper", raised_by=SYSTEM_ACTOR.id, at=now,
-                              due=now + timedelta(hours=SUPERVISION_HOURS))
+            raise_supervision(
+                conn,
+                case.id,
+                str(new_level),
+                reason=f"step {step.step} overdue since {step.due_at.isoformat()}",
+                source="sweeper",
+                raised_by=SYSTEM_ACTOR.id,
+                at=now,
+                due=now + timedelta(hours=SUPERVISION_HOURS),
+            )
             orders += 1
-            actions = [LedgerAction("case.step_overdue", "case", case.id,
-                                    after={"step": step.step, "due_at": step.due_at})]
+            actions = [
+                LedgerAction(
+                    "case.step_overdue",
+                    "case",
+                    case.id,
+                    after={"step": step.step, "due_at": step.due_at},
+                )
+            ]
             if new_level is not level:
                 escalated += 1
-                actions.append(LedgerAction("case.escalated", "case", case.id,
-                                            before={"loop_level": str(level)},
-                                            after={"loop_level": str(new_level)}))
-            actions.append(LedgerAction("supervision.raised", "case", case.id,
-                                        after={"source": "sweeper", "step": step.step}))
+                actions.append(
+                    LedgerAction(
+                        "case.escalated",
+                        "case",
+                        case.id,
+                        before={"loop_level": str(level)},
+                        after={"loop_level": str(new_level)},
+                    )
+                )
+            actions.append(
+                LedgerAction(
+                    "supervision.raised",
+                    "case",
+                    case.id,
+                    after={"source": "sweeper", "step": step.step},
+                )
+            )
             record(conn, SYSTEM_ACTOR, actions, at=now, request_id=request_id)
     return SweepResult(len(due), escalated, orders)
 

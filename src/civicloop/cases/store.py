@@ -22,10 +22,10 @@ from sqlalchemy import (
     Table,
     Text,
     select,
-    update,
 )
 
 from civicloop.core.db import JSONType, UTCDateTime, metadata
+from civicloop.core.rawsql import Raw
 
 cases = Table(
     "cases",
@@ -54,6 +54,9 @@ cases = Table(
     Column("reporter_name", String(64), nullable=True),
     Column("reporter_phone", String(32), nullable=True),
     Column("lead_department", String(64), nullable=True, index=True),
+    # department code → "lead"/"assist": a copy of case_assignments kept on the row so the hot
+    # path authorises without a second query; case_assignments serves the department filters.
+    Column("assigned", JSONType, nullable=True),
     Column("master_case_id", String(32), ForeignKey("cases.id"), nullable=True),
     Column("rework_count", Integer, nullable=False, default=0),
     Column("return_count", Integer, nullable=False, default=0),
@@ -96,7 +99,12 @@ case_steps = Table(
     Column("overdue_at", UTCDateTime(), nullable=True),
 )
 # The sweeper's query: open, not yet flagged, due before now.
-Index("ix_case_steps_open_due", case_steps.c.completed_at, case_steps.c.overdue_at, case_steps.c.due_at)
+Index(
+    "ix_case_steps_open_due",
+    case_steps.c.completed_at,
+    case_steps.c.overdue_at,
+    case_steps.c.due_at,
+)
 
 case_notes = Table(
     "case_notes",
@@ -147,28 +155,66 @@ case_counters = Table(
 )
 
 
-def case_row(conn: Connection, case_id: str, *, for_update: bool = False) -> Any:
-    q = select(cases).where(cases.c.id == case_id)
-    if for_update:
-        q = q.with_for_update()
-    return conn.execute(q).first()
+DATETIME_COLUMNS = (
+    "handle_due_at",
+    "reported_at",
+    "filed_at",
+    "dispatched_at",
+    "closed_at",
+    "updated_at",
+)
 
 
-def update_case(conn: Connection, case_id: str, version: int, values: dict[str, Any]) -> bool:
-    """Conditional update: succeeds only if nobody changed the case since ``version``."""
-    result = conn.execute(
-        update(cases).where(cases.c.id == case_id, cases.c.version == version)
-        .values(**values, version=version + 1)
+def load_case(raw: Raw, case_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    """The whole case row as a dict with aware datetimes and parsed JSON (hot path)."""
+    row = raw.one(
+        "SELECT * FROM cases WHERE id = :id"
+        + ("" if raw.is_sqlite or not for_update else " FOR UPDATE"),
+        {"id": case_id},
     )
-    return result.rowcount == 1
+    if row is None:
+        return None
+    for col in DATETIME_COLUMNS:
+        row[col] = raw.parse_ts(row[col])
+    row["assigned"] = raw.parse_js(row["assigned"]) or {}
+    for col in ("is_urgent", "is_overdue"):
+        row[col] = bool(row[col])
+    if row["verification_passed"] is not None:
+        row["verification_passed"] = bool(row["verification_passed"])
+    return row
+
+
+_UPDATE_SQL: dict[tuple[str, ...], str] = {}
+
+
+def update_case(raw: Raw, case_id: str, version: int, values: dict[str, Any]) -> bool:
+    """Conditional update: succeeds only if nobody changed the case since ``version``."""
+    keys = tuple(sorted(values))
+    sql = _UPDATE_SQL.get(keys)
+    if sql is None:
+        sets = ", ".join(f"{k} = :{k}" for k in keys)
+        sql = (
+            f"UPDATE cases SET {sets}, version = :new_version WHERE id = :id AND version = :version"
+        )
+        _UPDATE_SQL[keys] = sql
+    params = {
+        k: (raw.ts(v) if k in DATETIME_COLUMNS else raw.js(v) if k == "assigned" else v)
+        for k, v in values.items()
+    }
+    params.update(id=case_id, version=version, new_version=version + 1)
+    return raw.run(sql, params) == 1
+
+
+def case_row(conn: Connection, case_id: str) -> Any:
+    return conn.execute(select(cases).where(cases.c.id == case_id)).first()
 
 
 def assignments(conn: Connection, case_id: str) -> dict[str, str]:
-    return {r.department_code: r.role for r in conn.execute(
-        select(case_assignments.c.department_code, case_assignments.c.role)
-        .where(case_assignments.c.case_id == case_id))}
-
-
-def open_steps(conn: Connection, case_id: str) -> list[Any]:
-    return list(conn.execute(select(case_steps).where(
-        case_steps.c.case_id == case_id, case_steps.c.completed_at.is_(None))))
+    return {
+        r.department_code: r.role
+        for r in conn.execute(
+            select(case_assignments.c.department_code, case_assignments.c.role).where(
+                case_assignments.c.case_id == case_id
+            )
+        )
+    }

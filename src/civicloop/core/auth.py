@@ -44,8 +44,9 @@ def require_roles(*roles: Role) -> Callable[[Actor], Actor]:
 
     def dependency(actor: Actor = Depends(current_actor)) -> Actor:
         if actor.role not in allowed:
-            raise ForbiddenError(f"this needs one of the roles: {', '.join(sorted(allowed))}",
-                                 role=str(actor.role))
+            raise ForbiddenError(
+                f"this needs one of the roles: {', '.join(sorted(allowed))}", role=str(actor.role)
+            )
         return actor
 
     return dependency

@@ -39,7 +39,7 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted(plain(v) for v in value)
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):  # StrEnum
+    if hasattr(value, "value") and isinstance(value.value, str):  # StrEnum
         return str(value)
     return value
 
@@ -90,7 +90,9 @@ class VerifyReport:
     warnings: tuple[str, ...] = ()
 
 
-def check_chain(entries: list[LedgerEntry], prev_hash: str, expected_seq: int) -> tuple[int, str, str]:
+def check_chain(
+    entries: list[LedgerEntry], prev_hash: str, expected_seq: int
+) -> tuple[int, str, str]:
     """Check a run of entries that should follow ``prev_hash``/``expected_seq``.
 
     Returns (bad seq or 0, reason, last hash). Pure, so it is tested without a database and

@@ -1,8 +1,9 @@
-"""Ledger tables: the append-only entries and a one-row head (last seq and hash).
+"""Ledger table: the append-only entries.
 
-The head row is what serialises appends on PostgreSQL (``SELECT … FOR UPDATE``); on SQLite the
-``BEGIN IMMEDIATE`` write lock already does. UPDATE and DELETE on entries are rejected by
-triggers created in the migration (see ``TRIGGERS_SQLITE`` / ``TRIGGERS_POSTGRESQL``).
+Appends are serialised by the database: on SQLite the ``BEGIN IMMEDIATE`` write lock, on
+PostgreSQL a transaction-scoped advisory lock (``APPEND_LOCK``) taken before the last entry is
+read. UPDATE and DELETE on entries are rejected by triggers created in the migration (see
+``TRIGGERS_SQLITE`` / ``TRIGGERS_POSTGRESQL``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, select
 
 from civicloop.core.db import JSONType, UTCDateTime, metadata
+from civicloop.core.rawsql import Raw
 from civicloop.ledger.model import LedgerEntry
 
 ledger_entries = Table(
     "ledger_entries",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
     Column("at", UTCDateTime(), nullable=False),
     Column("actor_id", String(64), nullable=False),
     Column("actor_role", String(32), nullable=False),
@@ -32,13 +36,8 @@ ledger_entries = Table(
     Column("hash", String(64), nullable=False),
 )
 
-ledger_head = Table(
-    "ledger_head",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("seq", BigInteger, nullable=False),
-    Column("hash", String(64), nullable=False),
-)
+# An arbitrary constant: the advisory-lock key of "appending to the ledger" on PostgreSQL.
+APPEND_LOCK = 0x6C6564676572
 
 TRIGGERS_SQLITE = [
     """CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
@@ -56,39 +55,53 @@ TRIGGERS_POSTGRESQL = [
 ]
 
 
-def lock_head(conn: Connection) -> tuple[int, str] | None:
-    row = conn.execute(
-        select(ledger_head.c.seq, ledger_head.c.hash).where(ledger_head.c.id == 1).with_for_update()
-    ).first()
-    return (int(row.seq), str(row.hash)) if row else None
+def last_entry(raw: Raw) -> tuple[int, str] | None:
+    """The newest (seq, hash), read after taking the append lock (hot path: raw SQL)."""
+    if not raw.is_sqlite:
+        raw.one("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK})
+    row = raw.one("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1")
+    return (int(row["seq"]), str(row["hash"])) if row else None
 
 
-def insert_entries(conn: Connection, entries: list[LedgerEntry], *, head_exists: bool) -> None:
-    conn.execute(
-        ledger_entries.insert(),
+def insert_entries(raw: Raw, entries: list[LedgerEntry]) -> None:
+    raw.many(
+        "INSERT INTO ledger_entries (seq, at, actor_id, actor_role, action, target_type, target_id,"
+        " before, after, request_id, prev_hash, hash) VALUES (:seq, :at, :actor_id, :actor_role,"
+        " :action, :target_type, :target_id, :before, :after, :request_id, :prev_hash, :hash)",
         [
             {
-                "seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor_role": e.actor_role,
-                "action": e.action, "target_type": e.target_type, "target_id": e.target_id,
-                "before": e.before, "after": e.after, "request_id": e.request_id,
-                "prev_hash": e.prev_hash, "hash": e.hash,
+                "seq": e.seq,
+                "at": raw.ts(e.at),
+                "actor_id": e.actor_id,
+                "actor_role": e.actor_role,
+                "action": e.action,
+                "target_type": e.target_type,
+                "target_id": e.target_id,
+                "before": raw.js(e.before),
+                "after": raw.js(e.after),
+                "request_id": e.request_id,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
             }
             for e in entries
         ],
     )
-    last = entries[-1]
-    if head_exists:
-        conn.execute(ledger_head.update().where(ledger_head.c.id == 1).values(seq=last.seq, hash=last.hash))
-    else:
-        conn.execute(ledger_head.insert().values(id=1, seq=last.seq, hash=last.hash))
 
 
 def _row_to_entry(row: Any) -> LedgerEntry:
     return LedgerEntry(
-        seq=int(row.seq), at=row.at, actor_id=row.actor_id, actor_role=row.actor_role,
-        action=row.action, target_type=row.target_type, target_id=row.target_id,
-        before=row.before, after=row.after, request_id=row.request_id,
-        prev_hash=row.prev_hash, hash=row.hash,
+        seq=int(row.seq),
+        at=row.at,
+        actor_id=row.actor_id,
+        actor_role=row.actor_role,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        before=row.before,
+        after=row.after,
+        request_id=row.request_id,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
     )
 
 
@@ -96,8 +109,10 @@ def iter_entries(conn: Connection, *, batch: int = 5000) -> Iterator[list[Ledger
     after = 0
     while True:
         rows = conn.execute(
-            select(ledger_entries).where(ledger_entries.c.seq > after)
-            .order_by(ledger_entries.c.seq).limit(batch)
+            select(ledger_entries)
+            .where(ledger_entries.c.seq > after)
+            .order_by(ledger_entries.c.seq)
+            .limit(batch)
         ).all()
         if not rows:
             return
@@ -113,11 +128,6 @@ def list_for_target(conn: Connection, target_type: str, target_id: str) -> list[
         .order_by(ledger_entries.c.seq)
     ).all()
     return [_row_to_entry(r) for r in rows]
-
-
-def read_head(conn: Connection) -> tuple[int, str] | None:
-    row = conn.execute(select(ledger_head.c.seq, ledger_head.c.hash).where(ledger_head.c.id == 1)).first()
-    return (int(row.seq), str(row.hash)) if row else None
 
 
 def triggers_present(conn: Connection) -> bool:

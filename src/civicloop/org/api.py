@@ -19,8 +19,12 @@ PlatformDep = Annotated[Platform, Depends(platform)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-@router.post("/auth/login", response_model=s.TokenRead, summary="Password login; returns a bearer token")
-def login(body: s.LoginBody, p: PlatformDep, rid: Annotated[str, Depends(request_id)]) -> dict[str, Any]:
+@router.post(
+    "/auth/login", response_model=s.TokenRead, summary="Password login; returns a bearer token"
+)
+def login(
+    body: s.LoginBody, p: PlatformDep, rid: Annotated[str, Depends(request_id)]
+) -> dict[str, Any]:
     token, expires = service.login(p, body.username, body.password, request_id=rid)
     return {"access_token": token, "token_type": "bearer", "expires_at": expires}
 
@@ -34,29 +38,58 @@ def logout(request: Request, p: PlatformDep, actor: ActorDep) -> None:
 
 @router.get("/me", response_model=s.MeRead)
 def me(actor: ActorDep) -> dict[str, Any]:
-    return {"id": actor.id, "name": actor.name, "role": str(actor.role),
-            "region_path": actor.region_path, "department_ids": sorted(actor.department_ids)}
+    return {
+        "id": actor.id,
+        "name": actor.name,
+        "role": str(actor.role),
+        "region_path": actor.region_path,
+        "department_ids": sorted(actor.department_ids),
+    }
 
 
-@router.get("/regions", response_model=list[s.RegionRead], summary="The territorial tree, one level at a time")
-def regions(p: PlatformDep, actor: ActorDep, level: RegionLevel | None = None,
-            parent_code: str | None = None,
-            with_geometry: Annotated[bool, Query(description="include GeoJSON polygons")] = False,
-            ) -> list[dict[str, Any]]:
+@router.get(
+    "/regions",
+    response_model=list[s.RegionRead],
+    summary="The territorial tree, one level at a time",
+)
+def regions(
+    p: PlatformDep,
+    actor: ActorDep,
+    level: RegionLevel | None = None,
+    parent_code: str | None = None,
+    with_geometry: Annotated[bool, Query(description="include GeoJSON polygons")] = False,
+) -> list[dict[str, Any]]:
     if level is None and parent_code is None:
         level = RegionLevel.STREET
     if level is RegionLevel.GRID and parent_code is None and with_geometry:
-        raise InputError("grids with geometry need parent_code (a community)", field="parent_code",
-                         rule="required_for_grid_geometry")
+        raise InputError(
+            "grids with geometry need parent_code (a community)",
+            field="parent_code",
+            rule="required_for_grid_geometry",
+        )
     with p.db.read() as conn:
         found = service.list_regions(conn, level=level, parent_code=parent_code)
         geoms: dict[str, Any] = {}
         if with_geometry and found:
             r = store.regions
-            geoms = {row.code: row.geometry for row in conn.execute(
-                select(r.c.code, r.c.geometry).where(r.c.code.in_([x.code for x in found])))}
-    return [{"code": x.code, "name": x.name, "level": str(x.level), "parent_code": x.parent_code,
-             "path": x.path, "centroid": x.centroid, "geometry": geoms.get(x.code)} for x in found]
+            geoms = {
+                row.code: row.geometry
+                for row in conn.execute(
+                    select(r.c.code, r.c.geometry).where(r.c.code.in_([x.code for x in found]))
+                )
+            }
+    return [
+        {
+            "code": x.code,
+            "name": x.name,
+            "level": str(x.level),
+            "parent_code": x.parent_code,
+            "path": x.path,
+            "centroid": x.centroid,
+            "geometry": geoms.get(x.code),
+        }
+        for x in found
+    ]
 
 
 @router.get("/regions/{code}", response_model=s.RegionRead)
@@ -65,9 +98,18 @@ def region(code: str, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
         x = service.read_region(conn, code)
         if x is None:
             raise NotFoundError("region not found", code="region.not_found")
-        geometry = conn.execute(select(store.regions.c.geometry).where(store.regions.c.code == code)).scalar()
-    return {"code": x.code, "name": x.name, "level": str(x.level), "parent_code": x.parent_code,
-            "path": x.path, "centroid": x.centroid, "geometry": geometry}
+        geometry = conn.execute(
+            select(store.regions.c.geometry).where(store.regions.c.code == code)
+        ).scalar()
+    return {
+        "code": x.code,
+        "name": x.name,
+        "level": str(x.level),
+        "parent_code": x.parent_code,
+        "path": x.path,
+        "centroid": x.centroid,
+        "geometry": geometry,
+    }
 
 
 @router.get("/departments", response_model=list[s.DepartmentRead])
@@ -76,13 +118,29 @@ def departments(p: PlatformDep, actor: ActorDep) -> list[dict[str, Any]]:
         return service.list_departments(conn)
 
 
-@router.put("/responsibilities", status_code=204, summary="Set one row of the responsibility matrix")
-def set_responsibility(body: s.ResponsibilityBody, p: PlatformDep,
-                       actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))],
-                       rid: Annotated[str, Depends(request_id)]) -> None:
+@router.put(
+    "/responsibilities", status_code=204, summary="Set one row of the responsibility matrix"
+)
+def set_responsibility(
+    body: s.ResponsibilityBody,
+    p: PlatformDep,
+    actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))],
+    rid: Annotated[str, Depends(request_id)],
+) -> None:
     if p.catalogue.element(body.element_code) is None:
-        raise InputError(f"unknown element code {body.element_code!r}", field="element_code",
-                         rule="must be an element of the active catalogue")
-    path = body.region_path if not body.region_path or body.region_path.endswith("/") else body.region_path + "/"
-    service.set_responsibility(p, Responsibility(body.element_code, path, body.lead, tuple(body.assists),
-                                                 body.loop_level), actor=actor, request_id=rid)
+        raise InputError(
+            f"unknown element code {body.element_code!r}",
+            field="element_code",
+            rule="must be an element of the active catalogue",
+        )
+    path = (
+        body.region_path
+        if not body.region_path or body.region_path.endswith("/")
+        else body.region_path + "/"
+    )
+    service.set_responsibility(
+        p,
+        Responsibility(body.element_code, path, body.lead, tuple(body.assists), body.loop_level),
+        actor=actor,
+        request_id=rid,
+    )

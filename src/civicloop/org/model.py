@@ -35,24 +35,24 @@ class LoopLevel(StrEnum):
 
 
 class DepartmentKind(StrEnum):
-    BUREAU = "bureau"                  # a district functional department (城管, 住建 …)
-    STREET_OFFICE = "street_office"    # a street/town office or its operations sub-centre
-    COMMUNITY = "community"            # a residents' committee (居委会) / village committee
-    UTILITY = "utility"                # water, power, gas, telecom
-    PROPERTY = "property"              # property-management firms
-    CONTRACTOR = "contractor"          # sanitation and maintenance contractors
-    SOCIAL = "social"                  # social organisations, volunteers
+    BUREAU = "bureau"  # a district functional department (城管, 住建 …)
+    STREET_OFFICE = "street_office"  # a street/town office or its operations sub-centre
+    COMMUNITY = "community"  # a residents' committee (居委会) / village committee
+    UTILITY = "utility"  # water, power, gas, telecom
+    PROPERTY = "property"  # property-management firms
+    CONTRACTOR = "contractor"  # sanitation and maintenance contractors
+    SOCIAL = "social"  # social organisations, volunteers
 
 
 class Role(StrEnum):
-    OPERATOR = "operator"                      # 受理员
-    DISPATCHER = "dispatcher"                  # 派遣员
-    SHIFT_CHIEF = "shift_chief"                # 值班长
+    OPERATOR = "operator"  # 受理员
+    DISPATCHER = "dispatcher"  # 派遣员
+    SHIFT_CHIEF = "shift_chief"  # 值班长
     DEPARTMENT_HANDLER = "department_handler"  # 专业部门处置人员
-    GRID_WORKER = "grid_worker"                # 监督员 / 网格员
-    STREET_ADMIN = "street_admin"              # 街镇管理员
+    GRID_WORKER = "grid_worker"  # 监督员 / 网格员
+    STREET_ADMIN = "street_admin"  # 街镇管理员
     DISTRICT_SUPERVISOR = "district_supervisor"  # 区级督办
-    AUDITOR = "auditor"                        # 审计 (read-only, whole district)
+    AUDITOR = "auditor"  # 审计 (read-only, whole district)
     ADMIN = "admin"
     CITIZEN = "citizen"
     ENTERPRISE = "enterprise"

@@ -8,6 +8,7 @@ processes). Tokens and API keys are random secrets of which only a SHA-256 diges
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,78 +57,152 @@ def seed_district(p: Platform, plan: Any, *, password: str) -> dict[str, int]:
     paths: dict[str, str] = {}
     with p.db.write() as conn:
         if conn.execute(select(func.count()).select_from(store.regions)).scalar():
-            raise ConflictError("a district is already set up in this data directory",
-                                code="org.already_seeded")
+            raise ConflictError(
+                "a district is already set up in this data directory", code="org.already_seeded"
+            )
         rows = []
         for r in plan.regions():
             parent_path = paths.get(r.parent_code, "/") if r.parent_code else "/"
             path = f"{parent_path}{r.code}/"
             paths[r.code] = path
-            rows.append({
-                "code": r.code, "name": r.name, "level": str(r.level), "parent_code": r.parent_code,
-                "path": path, "geometry": r.geometry, "centroid_lon": r.centroid[0],
-                "centroid_lat": r.centroid[1], "area_m2": r.area_m2,
-            })
+            rows.append(
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "level": str(r.level),
+                    "parent_code": r.parent_code,
+                    "path": path,
+                    "geometry": r.geometry,
+                    "centroid_lon": r.centroid[0],
+                    "centroid_lat": r.centroid[1],
+                    "area_m2": r.area_m2,
+                }
+            )
         for i in range(0, len(rows), 2000):
             conn.execute(insert(store.regions), rows[i : i + 2000])
-        conn.execute(insert(store.departments), [
-            {"code": d.code, "name": d.name, "name_en": d.name_en, "kind": str(d.kind),
-             "region_code": d.region_code}
-            for d in plan.departments
-        ])
+        conn.execute(
+            insert(store.departments),
+            [
+                {
+                    "code": d.code,
+                    "name": d.name,
+                    "name_en": d.name_en,
+                    "kind": str(d.kind),
+                    "region_code": d.region_code,
+                }
+                for d in plan.departments
+            ],
+        )
         resp_rows = [
-            {"element_code": e.code, "region_path": "", "lead": e.lead_department,
-             "assists": list(e.assist_departments), "loop_level": str(e.loop_level)}
+            {
+                "element_code": e.code,
+                "region_path": "",
+                "lead": e.lead_department,
+                "assists": list(e.assist_departments),
+                "loop_level": str(e.loop_level),
+            }
             for e in p.catalogue.elements.values()
         ]
         if resp_rows:
             conn.execute(insert(store.responsibilities), resp_rows)
         for u in plan.users:
             uid = new_uuid()
-            conn.execute(insert(store.users).values(
-                id=uid, username=u.username, display_name=u.display_name, role=str(u.role),
-                region_code=u.region_code, password_hash=pw_hash, failed_attempts=0,
-                is_active=True, created_at=now,
-            ))
+            conn.execute(
+                insert(store.users).values(
+                    id=uid,
+                    username=u.username,
+                    display_name=u.display_name,
+                    role=str(u.role),
+                    region_code=u.region_code,
+                    password_hash=pw_hash,
+                    failed_attempts=0,
+                    is_active=True,
+                    created_at=now,
+                )
+            )
             for dept in u.department_codes:
-                conn.execute(insert(store.user_departments).values(user_id=uid, department_code=dept))
-        record(conn, SYSTEM_ACTOR, [Action("district.seeded", "region", plan.district.code, after={
-            "regions": len(rows), "departments": len(plan.departments), "users": len(plan.users)})],
-            at=now, request_id="seed")
+                conn.execute(
+                    insert(store.user_departments).values(user_id=uid, department_code=dept)
+                )
+        record(
+            conn,
+            SYSTEM_ACTOR,
+            [
+                Action(
+                    "district.seeded",
+                    "region",
+                    plan.district.code,
+                    after={
+                        "regions": len(rows),
+                        "departments": len(plan.departments),
+                        "users": len(plan.users),
+                    },
+                )
+            ],
+            at=now,
+            request_id="seed",
+        )
     p.invalidate_geo()
     return {"regions": len(rows), "departments": len(plan.departments), "users": len(plan.users)}
 
 
 def create_user(
-    p: Platform, *, username: str, display_name: str, role: Role, password: str,
-    region_code: str | None = None, department_codes: Iterable[str] = (), actor: Actor = SYSTEM_ACTOR,
+    p: Platform,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    region_code: str | None = None,
+    department_codes: Iterable[str] = (),
+    actor: Actor = SYSTEM_ACTOR,
 ) -> str:
     """Create a user; raises InputError for a short password or unknown region/department."""
     if len(password) < 12:
-        raise InputError("password must be at least 12 characters", field="password", rule="min_length")
+        raise InputError(
+            "password must be at least 12 characters", field="password", rule="min_length"
+        )
     uid = new_uuid()
     now = p.clock.now()
     with p.db.write() as conn:
-        if region_code and not conn.execute(
-            select(store.regions.c.code).where(store.regions.c.code == region_code)
-        ).first():
+        if (
+            region_code
+            and not conn.execute(
+                select(store.regions.c.code).where(store.regions.c.code == region_code)
+            ).first()
+        ):
             raise InputError(f"unknown region {region_code!r}", field="region_code", rule="exists")
-        conn.execute(insert(store.users).values(
-            id=uid, username=username, display_name=display_name, role=str(role),
-            region_code=region_code, password_hash=hash_password(password), failed_attempts=0,
-            is_active=True, created_at=now))
+        conn.execute(
+            insert(store.users).values(
+                id=uid,
+                username=username,
+                display_name=display_name,
+                role=str(role),
+                region_code=region_code,
+                password_hash=hash_password(password),
+                failed_attempts=0,
+                is_active=True,
+                created_at=now,
+            )
+        )
         for dept in department_codes:
             conn.execute(insert(store.user_departments).values(user_id=uid, department_code=dept))
-        record(conn, actor, [Action("user.created", "user", uid,
-                                    after={"username": username, "role": str(role)})],
-               at=now, request_id="-")
+        record(
+            conn,
+            actor,
+            [Action("user.created", "user", uid, after={"username": username, "role": str(role)})],
+            at=now,
+            request_id="-",
+        )
     return uid
 
 
 # ---------------------------------------------------------------- authentication
 
 
-def login(p: Platform, username: str, password: str, *, request_id: str = "-") -> tuple[str, datetime]:
+def login(
+    p: Platform, username: str, password: str, *, request_id: str = "-"
+) -> tuple[str, datetime]:
     """Check a password and issue a bearer token; returns (token, expires_at).
 
     Raises AuthError for a wrong user or password (the same message for both) and LockedError
@@ -140,15 +215,19 @@ def login(p: Platform, username: str, password: str, *, request_id: str = "-") -
             verify_password(_DUMMY_HASH, password)  # same time cost as a real check
             raise AuthError("wrong username or password", code="auth.invalid_credentials")
         if row.locked_until is not None and row.locked_until > now:
-            raise LockedError("account is locked after repeated failures; try again later",
-                              locked_until=row.locked_until.isoformat())
+            raise LockedError(
+                "account is locked after repeated failures; try again later",
+                locked_until=row.locked_until.isoformat(),
+            )
         if not verify_password(row.password_hash, password):
             attempts = (row.failed_attempts or 0) + 1
             values: dict[str, Any] = {"failed_attempts": attempts}
             actions = [Action("auth.login_failed", "user", row.id, after={"attempts": attempts})]
             if attempts >= p.settings.lockout_threshold:
-                values = {"failed_attempts": 0,
-                          "locked_until": now + timedelta(seconds=p.settings.lockout_seconds)}
+                values = {
+                    "failed_attempts": 0,
+                    "locked_until": now + timedelta(seconds=p.settings.lockout_seconds),
+                }
                 actions.append(Action("auth.locked", "user", row.id, after=values))
             conn.execute(update(store.users).where(store.users.c.id == row.id).values(**values))
             record(conn, SYSTEM_ACTOR, actions, at=now, request_id=request_id)
@@ -158,10 +237,16 @@ def login(p: Platform, username: str, password: str, *, request_id: str = "-") -
             failed = False
             token = new_secret("clt")
             expires = now + timedelta(seconds=p.settings.token_ttl_seconds)
-            conn.execute(update(store.users).where(store.users.c.id == row.id)
-                         .values(failed_attempts=0, locked_until=None))
-            conn.execute(insert(store.auth_tokens).values(
-                digest=secret_digest(token), user_id=row.id, created_at=now, expires_at=expires))
+            conn.execute(
+                update(store.users)
+                .where(store.users.c.id == row.id)
+                .values(failed_attempts=0, locked_until=None)
+            )
+            conn.execute(
+                insert(store.auth_tokens).values(
+                    digest=secret_digest(token), user_id=row.id, created_at=now, expires_at=expires
+                )
+            )
     if failed:
         raise AuthError("wrong username or password", code="auth.invalid_credentials")
     return token, expires
@@ -171,22 +256,43 @@ _DUMMY_HASH = hash_password("not-a-real-password-0000")
 
 
 def logout(p: Platform, token: str) -> None:
+    digest = secret_digest(token)
     with p.db.write() as conn:
-        conn.execute(delete(store.auth_tokens).where(store.auth_tokens.c.digest == secret_digest(token)))
+        conn.execute(delete(store.auth_tokens).where(store.auth_tokens.c.digest == digest))
+    _TOKEN_CACHE.pop(digest, None)
+
+
+# Every API request resolves its token; a few seconds of caching saves three queries per request.
+# A logout in this process takes effect at once; one in another process within this many seconds.
+TOKEN_CACHE_SECONDS = 5.0
+_TOKEN_CACHE: dict[str, tuple[float, datetime, Actor]] = {}
 
 
 def actor_for_token(p: Platform, token: str) -> Actor:
     """The actor behind a bearer token; AuthError when unknown or expired."""
+    digest = secret_digest(token)
+    hit = _TOKEN_CACHE.get(digest)
+    mono = time.monotonic()
+    if hit is not None and mono - hit[0] < TOKEN_CACHE_SECONDS and hit[1] > p.clock.now():
+        return hit[2]
+    actor, expires = _load_token(p, digest)
+    if len(_TOKEN_CACHE) > 10_000:
+        _TOKEN_CACHE.clear()
+    _TOKEN_CACHE[digest] = (mono, expires, actor)
+    return actor
+
+
+def _load_token(p: Platform, digest: str) -> tuple[Actor, datetime]:
     now = p.clock.now()
     with p.db.read() as conn:
         row = conn.execute(
             select(store.users, store.auth_tokens.c.expires_at)
             .join(store.auth_tokens, store.auth_tokens.c.user_id == store.users.c.id)
-            .where(store.auth_tokens.c.digest == secret_digest(token))
+            .where(store.auth_tokens.c.digest == digest)
         ).first()
         if row is None or row.expires_at <= now or not row.is_active:
             raise AuthError("token is missing, unknown or expired", code="auth.invalid_token")
-        return _actor_from_row(conn, row)
+        return _actor_from_row(conn, row), row.expires_at
 
 
 def actor_for_user(p: Platform, username: str) -> Actor:
@@ -198,20 +304,33 @@ def actor_for_user(p: Platform, username: str) -> Actor:
 
 
 def _actor_from_row(conn: Connection, row: Any) -> Actor:
-    depts = frozenset(conn.execute(
-        select(store.user_departments.c.department_code)
-        .where(store.user_departments.c.user_id == row.id)).scalars())
+    depts = frozenset(
+        conn.execute(
+            select(store.user_departments.c.department_code).where(
+                store.user_departments.c.user_id == row.id
+            )
+        ).scalars()
+    )
     path = ""
     if row.region_code:
-        path = conn.execute(
-            select(store.regions.c.path).where(store.regions.c.code == row.region_code)
-        ).scalar() or ""
-    return Actor(id=row.id, role=Role(row.role), name=row.display_name, region_path=path,
-                 department_ids=depts)
+        path = (
+            conn.execute(
+                select(store.regions.c.path).where(store.regions.c.code == row.region_code)
+            ).scalar()
+            or ""
+        )
+    return Actor(
+        id=row.id,
+        role=Role(row.role),
+        name=row.display_name,
+        region_path=path,
+        department_ids=depts,
+    )
 
 
-def create_api_key(p: Platform, name: str, *, department_code: str | None = None,
-                   actor: Actor = SYSTEM_ACTOR) -> str:
+def create_api_key(
+    p: Platform, name: str, *, department_code: str | None = None, actor: Actor = SYSTEM_ACTOR
+) -> str:
     """Create a machine-client key and return it; only its digest is kept."""
     if not name or len(name) > 128:
         raise InputError("name must be 1–128 characters", field="name", rule="length")
@@ -221,24 +340,41 @@ def create_api_key(p: Platform, name: str, *, department_code: str | None = None
     with p.db.write() as conn:
         if conn.execute(select(store.api_keys.c.id).where(store.api_keys.c.name == name)).first():
             raise ConflictError(f"an API key named {name!r} exists", code="apikey.name_taken")
-        conn.execute(insert(store.api_keys).values(
-            id=kid, name=name, digest=secret_digest(key), prefix=key[:8],
-            department_code=department_code, created_at=now))
-        record(conn, actor, [Action("apikey.created", "api_key", kid,
-                                    after={"name": name, "prefix": key[:8]})],
-               at=now, request_id="-")
+        conn.execute(
+            insert(store.api_keys).values(
+                id=kid,
+                name=name,
+                digest=secret_digest(key),
+                prefix=key[:8],
+                department_code=department_code,
+                created_at=now,
+            )
+        )
+        record(
+            conn,
+            actor,
+            [Action("apikey.created", "api_key", kid, after={"name": name, "prefix": key[:8]})],
+            at=now,
+            request_id="-",
+        )
     return key
 
 
 def actor_for_api_key(p: Platform, key: str) -> Actor:
     with p.db.read() as conn:
-        row = conn.execute(select(store.api_keys).where(
-            store.api_keys.c.digest == secret_digest(key))).first()
+        row = conn.execute(
+            select(store.api_keys).where(store.api_keys.c.digest == secret_digest(key))
+        ).first()
     if row is None or row.revoked_at is not None:
         raise AuthError("API key is unknown or revoked", code="auth.invalid_api_key")
     depts = frozenset({row.department_code}) if row.department_code else frozenset()
-    return Actor(id=f"key:{row.id}", role=Role.MACHINE_CLIENT, name=row.name,
-                 department_ids=depts, is_machine=True)
+    return Actor(
+        id=f"key:{row.id}",
+        role=Role.MACHINE_CLIENT,
+        name=row.name,
+        department_ids=depts,
+        is_machine=True,
+    )
 
 
 # ---------------------------------------------------------------- lookups for other contexts
@@ -252,68 +388,146 @@ def read_region(conn: Connection, code: str) -> Region | None:
     return Region(r.code, r.name, RegionLevel(r.level), r.parent_code, r.path, centroid)
 
 
-def list_grids(p: Platform) -> list[tuple[str, dict[str, Any]]]:
+def list_grids(p: Platform) -> list[tuple[str, dict[str, Any], str]]:
+    """Every grid as (code, GeoJSON geometry, territorial path)."""
     with p.db.read() as conn:
-        return [(r.code, r.geometry) for r in conn.execute(
-            select(store.regions.c.code, store.regions.c.geometry)
-            .where(store.regions.c.level == str(RegionLevel.GRID)).order_by(store.regions.c.code))]
+        return [
+            (r.code, r.geometry, r.path)
+            for r in conn.execute(
+                select(store.regions.c.code, store.regions.c.geometry, store.regions.c.path)
+                .where(store.regions.c.level == str(RegionLevel.GRID))
+                .order_by(store.regions.c.code)
+            )
+        ]
 
 
-def list_regions(conn: Connection, *, level: RegionLevel | None = None,
-                 parent_code: str | None = None) -> list[Region]:
-    q = select(store.regions.c.code, store.regions.c.name, store.regions.c.level,
-               store.regions.c.parent_code, store.regions.c.path, store.regions.c.centroid_lon,
-               store.regions.c.centroid_lat).order_by(store.regions.c.code)
+def list_regions(
+    conn: Connection, *, level: RegionLevel | None = None, parent_code: str | None = None
+) -> list[Region]:
+    q = select(
+        store.regions.c.code,
+        store.regions.c.name,
+        store.regions.c.level,
+        store.regions.c.parent_code,
+        store.regions.c.path,
+        store.regions.c.centroid_lon,
+        store.regions.c.centroid_lat,
+    ).order_by(store.regions.c.code)
     if level is not None:
         q = q.where(store.regions.c.level == str(level))
     if parent_code is not None:
         q = q.where(store.regions.c.parent_code == parent_code)
-    return [Region(r.code, r.name, RegionLevel(r.level), r.parent_code, r.path,
-                   (r.centroid_lon, r.centroid_lat) if r.centroid_lon is not None else None)
-            for r in conn.execute(q)]
+    return [
+        Region(
+            r.code,
+            r.name,
+            RegionLevel(r.level),
+            r.parent_code,
+            r.path,
+            (r.centroid_lon, r.centroid_lat) if r.centroid_lon is not None else None,
+        )
+        for r in conn.execute(q)
+    ]
 
 
 def department_exists(conn: Connection, code: str) -> bool:
-    return conn.execute(select(store.departments.c.code).where(
-        store.departments.c.code == code)).first() is not None
+    return (
+        conn.execute(
+            select(store.departments.c.code).where(store.departments.c.code == code)
+        ).first()
+        is not None
+    )
+
+
+def existing_departments(conn: Connection, codes: Iterable[str]) -> set[str]:
+    """Which of ``codes`` are departments (one query; used on every dispatch)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return set()
+    return set(
+        conn.execute(
+            select(store.departments.c.code).where(store.departments.c.code.in_(wanted))
+        ).scalars()
+    )
 
 
 def list_departments(conn: Connection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(
-        select(store.departments).order_by(store.departments.c.code))]
-
-
-def responsibility_for(conn: Connection, element_code: str, region_path: str) -> Responsibility | None:
-    rows = [
-        Responsibility(r.element_code, r.region_path, r.lead, tuple(r.assists or ()),
-                       LoopLevel(r.loop_level))
-        for r in conn.execute(select(store.responsibilities).where(
-            store.responsibilities.c.element_code == element_code))
+    return [
+        dict(r._mapping)
+        for r in conn.execute(select(store.departments).order_by(store.departments.c.code))
     ]
-    return pick_responsibility(rows, region_path)
 
 
-def set_responsibility(p: Platform, row: Responsibility, *, actor: Actor, request_id: str = "-") -> None:
+def responsibilities_of(conn: Connection, element_code: str) -> list[Responsibility]:
+    return [
+        Responsibility(
+            r.element_code, r.region_path, r.lead, tuple(r.assists or ()), LoopLevel(r.loop_level)
+        )
+        for r in conn.execute(
+            select(store.responsibilities).where(
+                store.responsibilities.c.element_code == element_code
+            )
+        )
+    ]
+
+
+def responsibility_for(
+    conn: Connection, element_code: str, region_path: str
+) -> Responsibility | None:
+    return pick_responsibility(responsibilities_of(conn, element_code), region_path)
+
+
+def set_responsibility(
+    p: Platform, row: Responsibility, *, actor: Actor, request_id: str = "-"
+) -> None:
     """Insert or replace one row of the responsibility matrix (recorded in the ledger)."""
     now = p.clock.now()
     with p.db.write() as conn:
         for code in (row.lead, *row.assists):
             if not code.startswith("@") and not department_exists(conn, code):
                 raise InputError(f"unknown department {code!r}", field="lead", rule="exists")
-        before = conn.execute(select(store.responsibilities).where(
-            store.responsibilities.c.element_code == row.element_code,
-            store.responsibilities.c.region_path == row.region_path)).first()
-        conn.execute(delete(store.responsibilities).where(
-            store.responsibilities.c.element_code == row.element_code,
-            store.responsibilities.c.region_path == row.region_path))
-        conn.execute(insert(store.responsibilities).values(
-            element_code=row.element_code, region_path=row.region_path, lead=row.lead,
-            assists=list(row.assists), loop_level=str(row.loop_level)))
-        record(conn, actor, [Action(
-            "responsibility.set", "element", row.element_code,
-            before=dict(before._mapping) if before else None,
-            after={"region_path": row.region_path, "lead": row.lead, "assists": list(row.assists),
-                   "loop_level": str(row.loop_level)})], at=now, request_id=request_id)
+        before = conn.execute(
+            select(store.responsibilities).where(
+                store.responsibilities.c.element_code == row.element_code,
+                store.responsibilities.c.region_path == row.region_path,
+            )
+        ).first()
+        conn.execute(
+            delete(store.responsibilities).where(
+                store.responsibilities.c.element_code == row.element_code,
+                store.responsibilities.c.region_path == row.region_path,
+            )
+        )
+        conn.execute(
+            insert(store.responsibilities).values(
+                element_code=row.element_code,
+                region_path=row.region_path,
+                lead=row.lead,
+                assists=list(row.assists),
+                loop_level=str(row.loop_level),
+            )
+        )
+        record(
+            conn,
+            actor,
+            [
+                Action(
+                    "responsibility.set",
+                    "element",
+                    row.element_code,
+                    before=dict(before._mapping) if before else None,
+                    after={
+                        "region_path": row.region_path,
+                        "lead": row.lead,
+                        "assists": list(row.assists),
+                        "loop_level": str(row.loop_level),
+                    },
+                )
+            ],
+            at=now,
+            request_id=request_id,
+        )
+    p.invalidate_routes()
 
 
 def resolve_department(conn: Connection, code: str, region_path: str) -> str:
