@@ -54,6 +54,7 @@ def _sweep_batch(p: Platform, batch_size: int, request_id: str) -> SweepResult:
     with p.db.write() as conn:
         q = (
             select(steps.c.id, steps.c.case_id, steps.c.step, steps.c.due_at)
+            .join(cases, cases.c.id == steps.c.case_id)
             .where(
                 steps.c.completed_at.is_(None), steps.c.overdue_at.is_(None), steps.c.due_at < now
             )
@@ -61,7 +62,9 @@ def _sweep_batch(p: Platform, batch_size: int, request_id: str) -> SweepResult:
             .limit(batch_size)
         )
         if conn.dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
+            # Lock the *cases* (not only the steps): all steps of one case go to one sweeper, so
+            # two sweepers never wait on each other's rows while holding the ledger lock.
+            q = q.with_for_update(skip_locked=True, of=cases)
         due = conn.execute(q).all()
         for step in due:
             case = conn.execute(select(cases).where(cases.c.id == step.case_id)).first()
