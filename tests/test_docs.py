@@ -53,7 +53,8 @@ def test_every_documented_demo_user_exists() -> None:
 
     cat = load_catalogue()
     plan = generate_district(
-        grids=120, communities=40,
+        grids=120,
+        communities=40,
         bureau_departments=[(d.code, d.name, d.name_en, d.kind) for d in cat.departments.values()],
     )
     usernames = {u.username for u in plan.users}

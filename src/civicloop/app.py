@@ -24,6 +24,7 @@ from civicloop import __version__
 from civicloop.cases import api as cases_api
 from civicloop.cases import api_attachments
 from civicloop.catalogue import api as catalogue_api
+from civicloop.core import i18n
 from civicloop.core.errors import CivicError
 from civicloop.org import api as org_api
 from civicloop.runtime import Platform
@@ -33,10 +34,17 @@ PROBLEM = "application/problem+json"
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def problem(status: int, code: str, title: str, request: Request, **extra: Any) -> JSONResponse:
+def problem(status: int, code: str, message: str, request: Request, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem body: a title people read (Chinese first), the specific detail,
+    a stable code, and for bad input the field and the rule."""
+    lang = i18n.language(request.headers.get("accept-language"))
+    detail = message
+    if "field" in extra and "rule" in extra:
+        detail = i18n.input_detail(str(extra["field"]), str(extra["rule"]), lang, message)
     body = {
         "type": f"https://civicloop.dev/problems/{code}",
-        "title": title,
+        "title": i18n.title(code, lang, message),
+        "detail": detail,
         "status": status,
         "code": code,
         "instance": request.url.path,
@@ -97,11 +105,11 @@ def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
                     "message": e.get("msg", ""),
                 }
             )
-        first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        first = errors[0] if errors else {"field": "body", "message": "invalid", "rule": "invalid"}
         return problem(
             422,
             "input.invalid",
-            f"{first['field']}: {first['message']}",
+            str(first["message"]),
             request,
             field=first["field"],
             rule=first.get("rule"),

@@ -189,11 +189,19 @@ def sweep(data_dir: DataDir = None) -> None:
 @ledger_app.command("verify")
 def ledger_verify(data_dir: DataDir = None) -> None:
     """Recompute the hash chain; exit 1 and name the first bad entry if anything was rewritten."""
+    from rich.progress import Progress
+
     from civicloop.core.db import Database
     from civicloop.ledger.service import verify
 
-    db = Database(_settings(data_dir))
-    report = verify(db)
+    settings = _settings(data_dir)
+    _require_database(settings)
+    db = Database(settings)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("verifying the ledger", total=None)
+        report = verify(
+            db, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
     for w in report.warnings:
         console.print(f"[yellow]warning[/yellow] {w}")
     if report.ok:
@@ -205,14 +213,56 @@ def ledger_verify(data_dir: DataDir = None) -> None:
     raise typer.Exit(1)
 
 
+def _require_database(settings: Settings) -> None:
+    """Refuse to work on a data directory that holds no platform (instead of creating one)."""
+    if settings.is_sqlite and not (settings.data_dir / "civicloop.db").exists():
+        console.print(
+            f"[red]error[/red] no civicloop database in {settings.data_dir} "
+            "(run `civicloop init` or `civicloop demo` first)"
+        )
+        raise typer.Exit(2)
+
+
 @catalogue_app.command("validate")
 def catalogue_validate(
     path: Annotated[Path, typer.Argument(help="a catalogue YAML file or directory")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="also check it against this deployment's open cases"),
+    ] = None,
 ) -> None:
-    """Check a catalogue; print every problem with its file, path and rule."""
-    from civicloop.catalogue.loader import validate_catalogue
+    """Check a catalogue; print every problem with its file, path and rule.
+
+    With ``--data-dir`` it also refuses a catalogue that drops an element open cases still use.
+    """
+    from civicloop.catalogue.loader import load_catalogue, validate_catalogue
 
     problems = validate_catalogue(path)
+    if not problems and data_dir is not None:
+        from sqlalchemy import distinct, select
+
+        from civicloop.cases.model import OPEN_STATUSES
+        from civicloop.cases.store import cases
+        from civicloop.core.db import Database
+
+        settings = _settings(data_dir)
+        _require_database(settings)
+        db = Database(settings)
+        with db.read() as conn:
+            in_use = set(
+                conn.execute(
+                    select(distinct(cases.c.element_code)).where(
+                        cases.c.status.in_([str(x) for x in OPEN_STATUSES])
+                    )
+                ).scalars()
+            )
+        db.dispose()
+        kept = set(load_catalogue(path).elements)
+        problems = [
+            f"{path}: elements: {code} is missing but open cases use it "
+            "(rule: keep elements that open cases use)"
+            for code in sorted(in_use - kept)
+        ]
     if problems:
         for line in problems:
             print(line)

@@ -122,3 +122,23 @@ def test_unknown_route_and_method_are_problem_json(client: TestClient) -> None:
     r = client.get("/api/v1/nothing-here")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     assert client.delete("/healthz").status_code == 405
+
+
+def test_messages_are_chinese_first_with_english_available(
+    client: TestClient, platform: Platform
+) -> None:
+    body = {**report_body(platform, element(platform)), "lon": 116.39, "lat": 39.9}
+    h = login(client, "citizen")
+    zh = client.post("/api/v1/cases", json=body, headers=h).json()
+    en = client.post(
+        "/api/v1/cases", json=body, headers={**h, "Accept-Language": "en-GB,en;q=0.9"}
+    ).json()
+    assert (
+        zh["title"] == "输入不符合要求"
+        and "字段「lon」" in zh["detail"]
+        and "inside_district" in zh["detail"]
+    )
+    assert en["title"] == "Invalid input" and en["detail"].startswith("lon:")
+    assert zh["code"] == en["code"] == "input.invalid"
+    missing = client.get("/api/v1/cases/nope", headers=h).json()
+    assert missing["title"] == "案件不存在"

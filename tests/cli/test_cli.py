@@ -152,3 +152,46 @@ def test_every_command_takes_data_dir() -> None:
     for cmd in (["serve"], ["demo"]):
         out = civicloop(*cmd, "--help").stdout
         assert "--host" in out and "--port" in out
+
+
+def test_commands_refuse_a_data_dir_without_a_platform(tmp_path: Path) -> None:
+    r = civicloop("ledger", "verify", "--data-dir", str(tmp_path / "nothing"))
+    assert r.returncode == 2 and "no civicloop database" in r.stderr
+    assert not (tmp_path / "nothing" / "civicloop.db").exists()
+
+
+def test_catalogue_validate_against_open_cases(demo_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from civicloop.catalogue import loader
+
+    default = Path(loader.__file__).parent / "data" / "default"
+    assert (
+        civicloop("catalogue", "validate", str(default), "--data-dir", str(demo_dir)).returncode
+        == 0
+    )
+    # open one case of E0101 in a copy, then drop E0101 from a copy of the catalogue
+    work = tmp_path / "d"
+    shutil.copytree(demo_dir, work)
+    code = (
+        "from pathlib import Path\n"
+        "from civicloop.core.settings import Settings\n"
+        "from civicloop.runtime import Platform\n"
+        "from civicloop.cases import service\n"
+        "from civicloop.org.service import actor_for_user\n"
+        f"p = Platform.open(Settings(data_dir=Path({str(work)!r})))\n"
+        "a = actor_for_user(p, 'citizen')\n"
+        "g = sorted(p.grids.codes)[0]\n"
+        "service.report_case(p, a, service.CaseDraft(element_code='E0101', description='x', grid_code=g))\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+    cat = tmp_path / "cat"
+    shutil.copytree(default, cat)
+    for f in cat.glob("*.yaml"):
+        text = f.read_text(encoding="utf-8")
+        if "code: E0101" in text:
+            start = text.index("- code: E0101")
+            end = text.index("- code: ", start + 5)
+            f.write_text(text[:start] + text[end:], encoding="utf-8")
+    r = civicloop("catalogue", "validate", str(cat), "--data-dir", str(work))
+    assert r.returncode == 1 and "E0101 is missing but open cases use it" in r.stdout

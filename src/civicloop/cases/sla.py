@@ -2,9 +2,10 @@
 
 Everything the sweeper needs is in ``case_steps`` (due times are stored when a step opens),
 so it is correct after a restart. It is idempotent — a step is flagged once, recorded in
-``overdue_at`` — and safe to run in several processes at once: on PostgreSQL each batch takes
-its rows with ``FOR UPDATE SKIP LOCKED`` so two sweepers never take the same step; on SQLite
-the write lock serialises them and the ``overdue_at IS NULL`` condition makes the second a no-op.
+``overdue_at`` — and safe to run in several processes at once: on PostgreSQL each batch locks
+the *cases* of its steps with ``FOR UPDATE OF cases SKIP LOCKED``, so two sweepers never take
+the same case (nor wait on each other while holding the ledger's append lock); on SQLite the
+write lock serialises them and the ``overdue_at IS NULL`` condition makes the second a no-op.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ verifies them also builds them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,17 +71,21 @@ def record(
     return entries
 
 
-def verify(db: Database) -> VerifyReport:
+def verify(db: Database, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
     """Recompute the whole chain; name the first entry that disagrees.
 
     Warns when the append-only triggers are missing (someone with file access dropped them).
+    ``progress(done, total)`` is called after each batch (the CLI draws a bar with it).
     """
     warnings: list[str] = []
     prev, expected, count = GENESIS, 1, 0
     with db.read() as conn:
         if not store.triggers_present(conn):
             warnings.append("append-only triggers on ledger_entries are missing")
+        total = store.count_entries(conn)
         for batch in store.iter_entries(conn):
+            if progress is not None:
+                progress(count + len(batch), total)
             bad, reason, prev = check_chain(batch, prev, expected)
             if bad:
                 return VerifyReport(

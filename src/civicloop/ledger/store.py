@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, select
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, func, select
 
 from civicloop.core.db import JSONType, UTCDateTime, metadata
 from civicloop.core.rawsql import Raw
@@ -128,6 +128,10 @@ def list_for_target(conn: Connection, target_type: str, target_id: str) -> list[
         .order_by(ledger_entries.c.seq)
     ).all()
     return [_row_to_entry(r) for r in rows]
+
+
+def count_entries(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(ledger_entries)).scalar() or 0)
 
 
 def triggers_present(conn: Connection) -> bool:
