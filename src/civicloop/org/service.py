@@ -268,13 +268,25 @@ TOKEN_CACHE_SECONDS = 5.0
 _TOKEN_CACHE: dict[str, tuple[float, datetime, Actor]] = {}
 
 
+def cached_actor_for_token(p: Platform, token: str) -> Actor | None:
+    """The actor behind a token if it was resolved in the last few seconds (no I/O)."""
+    hit = _TOKEN_CACHE.get(secret_digest(token))
+    if (
+        hit is not None
+        and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS
+        and hit[1] > p.clock.now()
+    ):
+        return hit[2]
+    return None
+
+
 def actor_for_token(p: Platform, token: str) -> Actor:
     """The actor behind a bearer token; AuthError when unknown or expired."""
+    cached = cached_actor_for_token(p, token)
+    if cached is not None:
+        return cached
     digest = secret_digest(token)
-    hit = _TOKEN_CACHE.get(digest)
     mono = time.monotonic()
-    if hit is not None and mono - hit[0] < TOKEN_CACHE_SECONDS and hit[1] > p.clock.now():
-        return hit[2]
     actor, expires = _load_token(p, digest)
     if len(_TOKEN_CACHE) > 10_000:
         _TOKEN_CACHE.clear()
