@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 
 from civicloop.cases import queries, service
 from civicloop.cases import schemas as s
-from civicloop.cases.api import ActorDep, PlatformDep, RequestId, present
+from civicloop.cases.api import ActorDep, PlatformDep, RequestId, on_writer, present
 from civicloop.core.errors import InputError, NotFoundError
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -69,7 +69,9 @@ async def evidence(
         "size": len(data),
         "sha256": digest,
     }
-    view = service.add_note(
+    view = await on_writer(
+        p,
+        service.add_note,
         p,
         actor,
         case_id,
