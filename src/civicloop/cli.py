@@ -102,6 +102,20 @@ def _seed_demo(
     return True
 
 
+def _simulate(p: Platform, *, cases: int, seed: int) -> None:
+    from civicloop.cases.sla import sweep as run_sweep
+    from civicloop.demo.simulator import simulate
+
+    with console.status(f"simulating {cases} cases over the last 30 days…"):
+        result = simulate(p, count=cases, seed=seed)
+        swept = run_sweep(p)
+    where = ", ".join(f"{k} {v}" for k, v in sorted(result.by_status.items()))
+    console.print(
+        f"demo cases: {result.cases} cases, {result.steps} steps ({where}); "
+        f"{swept.overdue_steps} overdue steps flagged"
+    )
+
+
 def _print_personas(p: Platform) -> None:
     from sqlalchemy import select
 
@@ -133,13 +147,18 @@ def demo(
     grids: Annotated[int, typer.Option(help="unit grids (40000 for Shanghai's real scale)")] = 4000,
     communities: Annotated[int, typer.Option(help="communities (居村)")] = 1300,
     boundary: Annotated[Path | None, typer.Option(help="GeoJSON outline of the district")] = None,
+    cases: Annotated[
+        int, typer.Option(help="simulate this many cases over the last 30 days (0: none)")
+    ] = 300,
     serve_: Annotated[
         bool, typer.Option("--serve/--no-serve", help="start the server after seeding")
     ] = True,
 ) -> None:
     """Set up the demo district (if the data directory has none), print its users, and serve."""
     p = _open(data_dir, host=host, port=port)
-    _seed_demo(p, seed=seed, grids=grids, communities=communities, boundary=boundary)
+    created = _seed_demo(p, seed=seed, grids=grids, communities=communities, boundary=boundary)
+    if created and cases > 0:
+        _simulate(p, cases=cases, seed=seed)
     _print_personas(p)
     if serve_:
         _serve(p)
