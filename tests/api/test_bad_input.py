@@ -142,3 +142,39 @@ def test_messages_are_chinese_first_with_english_available(
     assert zh["code"] == en["code"] == "input.invalid"
     missing = client.get("/api/v1/cases/nope", headers=h).json()
     assert missing["title"] == "案件不存在"
+
+
+def test_evidence_content_must_match_its_type(client: TestClient, platform: Platform) -> None:
+    cid = client.post(
+        "/api/v1/cases",
+        json=report_body(platform, element(platform)),
+        headers=login(client, "citizen"),
+    ).json()["id"]
+    r = client.post(
+        f"/api/v1/cases/{cid}/evidence",
+        headers=login(client, "operator"),
+        files={"file": ("x.png", b"MZ\x90\x00not a png", "image/png")},
+    )
+    assert r.status_code == 422 and r.json()["rule"] == "content_matches_type"
+
+
+def test_timeline_masks_numbers_for_viewers_without_need(
+    client: TestClient, platform: Platform
+) -> None:
+    e = element(platform, check=False)
+    cid = client.post(
+        "/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")
+    ).json()["id"]
+    chief = login(client, "chief")
+    client.post(f"/api/v1/cases/{cid}/accept", headers=chief)
+    client.post(f"/api/v1/cases/{cid}/file", headers=chief)
+    client.post(f"/api/v1/cases/{cid}/dispatch", headers=chief)
+    client.post(
+        f"/api/v1/cases/{cid}/notes", json={"text": "已联系业主 13912345678"}, headers=chief
+    )
+    seen_by_chief = client.get(f"/api/v1/cases/{cid}/timeline", headers=chief).json()
+    seen_by_citizen = client.get(
+        f"/api/v1/cases/{cid}/timeline", headers=login(client, "citizen")
+    ).json()
+    assert "13912345678" in str(seen_by_chief)
+    assert "13912345678" not in str(seen_by_citizen) and "139****5678" in str(seen_by_citizen)

@@ -151,7 +151,22 @@ def read_case(case_id: str, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
     summary="The case's trace, from the ledger",
 )
 def timeline(case_id: str, p: PlatformDep, actor: ActorDep) -> list[dict[str, Any]]:
-    return [e.__dict__ for e in queries.case_timeline(p, actor, case_id)]
+    entries = [dict(e.__dict__) for e in queries.case_timeline(p, actor, case_id)]
+    if actor.role not in CONTACT_ROLES:
+        # notes quoted in the trail may carry phone or ID numbers typed by people
+        for entry in entries:
+            entry["before"], entry["after"] = _masked(entry["before"]), _masked(entry["after"])
+    return entries
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 async def _act(

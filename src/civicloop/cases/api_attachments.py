@@ -21,6 +21,22 @@ from civicloop.core.errors import InputError, NotFoundError
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# Leading bytes of each accepted type: a client's Content-Type alone is not trusted.
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+def _looks_like(content_type: str, data: bytes) -> bool:
+    if content_type == "image/webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    if content_type in ("video/mp4", "image/heic"):
+        return data[4:8] == b"ftyp"  # ISO base media file: mp4, heic
+    return data.startswith(_MAGIC.get(content_type, (b"",)))
+
+
 ATTACHMENT_TYPES = (
     "image/jpeg",
     "image/png",
@@ -55,6 +71,10 @@ async def evidence(
         raise InputError("file is larger than 10 MB", field="file", rule="max_size")
     if not data:
         raise InputError("file is empty", field="file", rule="non_empty")
+    if not _looks_like(content_type, data):
+        raise InputError(
+            f"the file's content is not {content_type}", field="file", rule="content_matches_type"
+        )
     digest = hashlib.sha256(data).hexdigest()
     folder = p.settings.data_dir / "attachments"
     folder.mkdir(parents=True, exist_ok=True)
