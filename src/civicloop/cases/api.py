@@ -62,8 +62,8 @@ async def on_writer(p: Platform, fn: Callable[..., T], *args: Any, **kwargs: Any
     680 case filings/s). A write holds the loop for under a millisecond. PostgreSQL writes wait
     on the network and run concurrently, so they go to the pool.
 
-    (Group commit — several requests' writes in one SQLite transaction, each in a savepoint —
-    was tried and measured slower here: 500 filings/s; the commit is not the dominant cost.)
+    (Tried and measured slower here: group commit — several requests' writes in one SQLite
+    transaction, each in a savepoint — 500 filings/s; one dedicated writer thread, 350/s.)
     """
     if p.db.is_sqlite:
         return fn(*args, **kwargs)
