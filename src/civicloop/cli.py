@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from civicloop.core.errors import CivicError
@@ -94,7 +95,14 @@ def _seed_demo(
             boundary=outline,
             bureau_departments=bureaus,
         )
-        counts = org.seed_district(p, plan, password=DEMO_PASSWORD)
+    with _bar() as bar:
+        task = bar.add_task("storing regions", total=None)
+        counts = org.seed_district(
+            p,
+            plan,
+            password=DEMO_PASSWORD,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     console.print(
         f"demo district: {counts['regions']} regions, {counts['departments']} departments, "
         f"{counts['users']} users"
@@ -102,13 +110,27 @@ def _seed_demo(
     return True
 
 
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def _simulate(p: Platform, *, cases: int, seed: int) -> None:
     from civicloop.cases.sla import sweep as run_sweep
     from civicloop.demo.simulator import simulate
 
-    with console.status(f"simulating {cases} cases over the last 30 days…"):
-        result = simulate(p, count=cases, seed=seed)
-        swept = run_sweep(p)
+    with _bar() as bar:
+        task = bar.add_task("simulating a month of cases", total=cases)
+        result = simulate(
+            p, count=cases, seed=seed, progress=lambda done, _: bar.update(task, completed=done)
+        )
+    swept = run_sweep(p)
     where = ", ".join(f"{k} {v}" for k, v in sorted(result.by_status.items()))
     console.print(
         f"demo cases: {result.cases} cases, {result.steps} steps ({where}); "
@@ -208,8 +230,6 @@ def sweep(data_dir: DataDir = None) -> None:
 @ledger_app.command("verify")
 def ledger_verify(data_dir: DataDir = None) -> None:
     """Recompute the hash chain; exit 1 and name the first bad entry if anything was rewritten."""
-    from rich.progress import Progress
-
     from civicloop.core.db import Database
     from civicloop.ledger.service import verify
 

@@ -16,6 +16,7 @@ backlog for the sweeper and the overdue lists.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -52,7 +53,14 @@ class SimulationResult:
     by_status: dict[str, int]
 
 
-def simulate(p: Platform, *, count: int, seed: int, days: int = 30) -> SimulationResult:
+def simulate(
+    p: Platform,
+    *,
+    count: int,
+    seed: int,
+    days: int = 30,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
     """File and walk ``count`` cases; returns how many steps ran and where cases ended."""
     rng = random.Random(seed)
     who = {
@@ -121,6 +129,8 @@ def simulate(p: Platform, *, count: int, seed: int, days: int = 30) -> Simulatio
             final, n = _walk(p, clock, rng, view["id"], element, grid, who, handlers, local)
             steps += n
             by_status[final] = by_status.get(final, 0) + 1
+            if progress is not None:
+                progress(i + 1, count)
     finally:
         p.clock = real_clock
     return SimulationResult(cases=count, steps=steps, by_status=by_status)

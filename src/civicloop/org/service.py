@@ -9,7 +9,7 @@ processes). Tokens and API keys are random secrets of which only a SHA-256 diges
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +46,9 @@ class Region:
 # ---------------------------------------------------------------- seeding
 
 
-def seed_district(p: Platform, plan: Any, *, password: str) -> dict[str, int]:
+def seed_district(
+    p: Platform, plan: Any, *, password: str, progress: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
     """Write a generated district (``demo.generator.DistrictPlan``) in one transaction.
 
     Regions go in parent-first order, then departments, the responsibility matrix from the
@@ -80,6 +82,8 @@ def seed_district(p: Platform, plan: Any, *, password: str) -> dict[str, int]:
             )
         for i in range(0, len(rows), 2000):
             conn.execute(insert(store.regions), rows[i : i + 2000])
+            if progress is not None:
+                progress(min(i + 2000, len(rows)), len(rows))
         conn.execute(
             insert(store.departments),
             [
