@@ -16,6 +16,7 @@ from civicloop.cases import store
 from civicloop.cases.access import access_case, scope_clause
 from civicloop.cases.model import OPEN_STATUSES, Status
 from civicloop.cases.policy import allowed_actions
+from civicloop.core.security import mask_text
 from civicloop.ledger import service as ledger
 from civicloop.ledger.model import LedgerEntry
 from civicloop.org.model import Actor
@@ -125,7 +126,7 @@ def read_by_tracking_code(p: Platform, code: str) -> dict[str, Any] | None:
             return None
         return {
             "number": row.number,
-            "title": row.title,
+            "title": mask_text(row.title),
             "status": row.status,
             "element_code": row.element_code,
             "reported_at": row.reported_at,
