@@ -180,10 +180,8 @@ def dispatch_case(
             if assists is not None
             else list(route.assists if route else c.element.assist_departments)
         )
-        lead_code = org.resolve_department(c.conn, lead_code, c.row["region_path"])
-        assist_codes = [
-            org.resolve_department(c.conn, a, c.row["region_path"]) for a in assist_codes
-        ]
+        lead_code = org.resolve_department(lead_code, c.row["region_path"])
+        assist_codes = [org.resolve_department(a, c.row["region_path"]) for a in assist_codes]
         assist_codes = [a for a in dict.fromkeys(assist_codes) if a != lead_code]
         known = org.existing_departments(c.conn, [lead_code, *assist_codes])
         for fld, code in [("lead", lead_code)] + [("assists", a) for a in assist_codes]:

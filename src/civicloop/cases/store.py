@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
-    Connection,
     Float,
     ForeignKey,
     Index,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    select,
 )
 
 from civicloop.core.db import JSONType, UTCDateTime, metadata
@@ -203,18 +201,3 @@ def update_case(raw: Raw, case_id: str, version: int, values: dict[str, Any]) ->
     }
     params.update(id=case_id, version=version, new_version=version + 1)
     return raw.run(sql, params) == 1
-
-
-def case_row(conn: Connection, case_id: str) -> Any:
-    return conn.execute(select(cases).where(cases.c.id == case_id)).first()
-
-
-def assignments(conn: Connection, case_id: str) -> dict[str, str]:
-    return {
-        r.department_code: r.role
-        for r in conn.execute(
-            select(case_assignments.c.department_code, case_assignments.c.role).where(
-                case_assignments.c.case_id == case_id
-            )
-        )
-    }

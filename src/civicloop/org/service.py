@@ -8,6 +8,7 @@ processes). Tokens and API keys are random secrets of which only a SHA-256 diges
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from civicloop.org.model import (
     RegionLevel,
     Responsibility,
     Role,
-    pick_responsibility,
 )
 from civicloop.runtime import Platform
 
@@ -150,57 +150,6 @@ def seed_district(
     return {"regions": len(rows), "departments": len(plan.departments), "users": len(plan.users)}
 
 
-def create_user(
-    p: Platform,
-    *,
-    username: str,
-    display_name: str,
-    role: Role,
-    password: str,
-    region_code: str | None = None,
-    department_codes: Iterable[str] = (),
-    actor: Actor = SYSTEM_ACTOR,
-) -> str:
-    """Create a user; raises InputError for a short password or unknown region/department."""
-    if len(password) < 12:
-        raise InputError(
-            "password must be at least 12 characters", field="password", rule="min_length"
-        )
-    uid = new_uuid()
-    now = p.clock.now()
-    with p.db.write() as conn:
-        if (
-            region_code
-            and not conn.execute(
-                select(store.regions.c.code).where(store.regions.c.code == region_code)
-            ).first()
-        ):
-            raise InputError(f"unknown region {region_code!r}", field="region_code", rule="exists")
-        conn.execute(
-            insert(store.users).values(
-                id=uid,
-                username=username,
-                display_name=display_name,
-                role=str(role),
-                region_code=region_code,
-                password_hash=hash_password(password),
-                failed_attempts=0,
-                is_active=True,
-                created_at=now,
-            )
-        )
-        for dept in department_codes:
-            conn.execute(insert(store.user_departments).values(user_id=uid, department_code=dept))
-        record(
-            conn,
-            actor,
-            [Action("user.created", "user", uid, after={"username": username, "role": str(role)})],
-            at=now,
-            request_id="-",
-        )
-    return uid
-
-
 # ---------------------------------------------------------------- authentication
 
 
@@ -216,7 +165,7 @@ def login(
     with p.db.write() as conn:
         row = conn.execute(select(store.users).where(store.users.c.username == username)).first()
         if row is None or not row.is_active:
-            verify_password(_DUMMY_HASH, password)  # same time cost as a real check
+            verify_password(_dummy_hash(), password)  # same time cost as a real check
             raise AuthError("wrong username or password", code="auth.invalid_credentials")
         if row.locked_until is not None and row.locked_until > now:
             raise LockedError(
@@ -256,7 +205,13 @@ def login(
     return token, expires
 
 
-_DUMMY_HASH = hash_password("not-a-real-password-0000")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown usernames against, so they cost as much as known ones.
+
+    Built on first use, not at import: argon2 is deliberately slow.
+    """
+    return hash_password("not-a-real-password-0000")
 
 
 def logout(p: Platform, token: str) -> None:
@@ -446,15 +401,6 @@ def list_regions(
     ]
 
 
-def department_exists(conn: Connection, code: str) -> bool:
-    return (
-        conn.execute(
-            select(store.departments.c.code).where(store.departments.c.code == code)
-        ).first()
-        is not None
-    )
-
-
 def existing_departments(conn: Connection, codes: Iterable[str]) -> set[str]:
     """Which of ``codes`` are departments (one query; used on every dispatch)."""
     wanted = sorted(set(codes))
@@ -487,21 +433,16 @@ def responsibilities_of(conn: Connection, element_code: str) -> list[Responsibil
     ]
 
 
-def responsibility_for(
-    conn: Connection, element_code: str, region_path: str
-) -> Responsibility | None:
-    return pick_responsibility(responsibilities_of(conn, element_code), region_path)
-
-
 def set_responsibility(
     p: Platform, row: Responsibility, *, actor: Actor, request_id: str = "-"
 ) -> None:
     """Insert or replace one row of the responsibility matrix (recorded in the ledger)."""
     now = p.clock.now()
     with p.db.write() as conn:
-        for code in (row.lead, *row.assists):
-            if not code.startswith("@") and not department_exists(conn, code):
-                raise InputError(f"unknown department {code!r}", field="lead", rule="exists")
+        named = [c for c in (row.lead, *row.assists) if not c.startswith("@")]
+        unknown = sorted(set(named) - existing_departments(conn, named))
+        if unknown:
+            raise InputError(f"unknown department {unknown[0]!r}", field="lead", rule="exists")
         before = conn.execute(
             select(store.responsibilities).where(
                 store.responsibilities.c.element_code == row.element_code,
@@ -546,7 +487,7 @@ def set_responsibility(
     p.invalidate_routes()
 
 
-def resolve_department(conn: Connection, code: str, region_path: str) -> str:
+def resolve_department(code: str, region_path: str) -> str:
     """Turn ``@street`` / ``@community`` into the street office / committee of ``region_path``."""
     if not code.startswith("@"):
         return code
