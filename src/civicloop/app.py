@@ -26,6 +26,10 @@ from civicloop.cases import api_attachments
 from civicloop.catalogue import api as catalogue_api
 from civicloop.core import i18n
 from civicloop.core.errors import CivicError
+from civicloop.enterprise import api as enterprise_api
+from civicloop.intake import api as intake_api
+from civicloop.nlp import api as nlp_api
+from civicloop.open311 import api as open311_api
 from civicloop.org import api as org_api
 from civicloop.runtime import Platform
 
@@ -151,6 +155,10 @@ def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
     app.include_router(api_attachments.router)
     app.include_router(cases_api.public_router)
     app.include_router(catalogue_api.router)
+    app.include_router(nlp_api.router)
+    app.include_router(intake_api.router)
+    app.include_router(enterprise_api.router)
+    app.include_router(open311_api.router)
     return app
 
 

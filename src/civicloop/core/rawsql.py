@@ -37,6 +37,28 @@ def _sql_for(dialect: str, sql: str) -> str:
     return cached
 
 
+_last_text: tuple[datetime, str] = (datetime.min.replace(tzinfo=UTC), "")
+
+
+def sqlite_text(value: datetime) -> str:
+    """The text form SQLAlchemy's SQLite DATETIME uses, in UTC.
+
+    A transaction writes the same ``now`` five or six times (case, steps, notes, ledger), so
+    the last conversion is remembered; f-string formatting is 4× faster than ``strftime``.
+    """
+    global _last_text
+    last = _last_text
+    if value == last[0] and value.tzinfo is not None:
+        return last[1]
+    d = value.astimezone(UTC)
+    text = (
+        f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:"
+        f"{d.second:02d}.{d.microsecond:06d}"
+    )
+    _last_text = (value, text)
+    return text
+
+
 class Raw:
     """Raw SQL inside an open SQLAlchemy transaction."""
 
@@ -52,12 +74,7 @@ class Raw:
     def ts(self, value: datetime | None) -> Any:
         if value is None or not self.is_sqlite:
             return value
-        d = value.astimezone(UTC)
-        # the text form SQLAlchemy's SQLite DATETIME uses (strftime is 4× slower than this)
-        return (
-            f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:"
-            f"{d.second:02d}.{d.microsecond:06d}"
-        )
+        return sqlite_text(value)
 
     def js(self, value: Any) -> Any:
         if value is None:

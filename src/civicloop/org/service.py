@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from civicloop.core.errors import AuthError, ConflictError, InputError, LockedError
 from civicloop.core.ids import new_secret, new_uuid, secret_digest
+from civicloop.core.rawsql import Raw
 from civicloop.core.security import hash_password, verify_password
 from civicloop.ledger.service import Action, record
 from civicloop.org import store
@@ -402,15 +403,17 @@ def list_regions(
 
 
 def existing_departments(conn: Connection, codes: Iterable[str]) -> set[str]:
-    """Which of ``codes`` are departments (one query; used on every dispatch)."""
+    """Which of ``codes`` are departments (one query; used on every dispatch, so raw SQL)."""
     wanted = sorted(set(codes))
     if not wanted:
         return set()
-    return set(
-        conn.execute(
-            select(store.departments.c.code).where(store.departments.c.code.in_(wanted))
-        ).scalars()
+    raw = Raw(conn)
+    marks = ", ".join(f":c{i}" for i in range(len(wanted)))
+    rows = raw.all(
+        f"SELECT code FROM departments WHERE code IN ({marks})",
+        {f"c{i}": c for i, c in enumerate(wanted)},
     )
+    return {str(r["code"]) for r in rows}
 
 
 def list_departments(conn: Connection) -> list[dict[str, Any]]:

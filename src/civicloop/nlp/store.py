@@ -1,0 +1,1 @@
+"""Tables of the text classifier (filled in by the nlp work: operator corrections, model versions)."""
