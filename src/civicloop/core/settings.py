@@ -37,6 +37,15 @@ class Settings:
     sweep_interval_seconds: int = 60
     host: str = "127.0.0.1"
     port: int = 8000
+    # The active text-classifier model: a version name under ``<data_dir>/models`` or a file
+    # path; empty means the newest trained model there, else the cold-start model built from
+    # the catalogue's keywords and example sentences.
+    nlp_model: str = ""
+    # Free-text reports whose element suggestion or location is less certain than this go to
+    # the human triage queue instead of being proposed for one-step confirmation.
+    triage_confidence: float = 0.6
+    # Largest accepted upload (evidence photos, report images), in bytes.
+    max_upload_bytes: int = 10 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -53,6 +62,9 @@ class Settings:
             sweep_interval_seconds=int(_env("SWEEP_INTERVAL_SECONDS", "60")),
             host=_env("HOST", "127.0.0.1"),
             port=int(_env("PORT", "8000")),
+            nlp_model=_env("NLP_MODEL", ""),
+            triage_confidence=float(_env("TRIAGE_CONFIDENCE", "0.6")),
+            max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in clean:
