@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 # ruff: noqa
+# fmt: off
 """Python 3 port of the PyPI ``open311`` 1.1 client (Code for America, BSD; see LICENSE.txt).
 
 A real Open311 client not written by us, used by tests/open311/test_pypi_client.py to drive a

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 # ruff: noqa
+# fmt: off
 # Python 3 port of open311 1.1 (c) 2011 Code for America, BSD licence: see LICENSE.txt and
 # the list of changes in __init__.py.
 

@@ -1,4 +1,5 @@
 # ruff: noqa
+# fmt: off
 # Part of the Python 3 port of open311 1.1: see ../../LICENSE.txt and ../../__init__.py.
 """
 xml2dict

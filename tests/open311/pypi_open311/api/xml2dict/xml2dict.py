@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 # ruff: noqa
+# fmt: off
 # Part of the Python 3 port of open311 1.1: see ../../LICENSE.txt and ../../__init__.py.
 
 """Thunder Chen<nkchenz@gmail.com> 2007.9.1"""
