@@ -93,6 +93,7 @@ def test_text_rules(client: TestClient, platform: Platform, form: dict[str, str]
     )
     _refused(client, platform, {**form, "media_url": "javascript:alert(1)"}, 400)
     _refused(client, platform, {**form, "phone": "1" * 40}, 400)
+    _refused(client, platform, {**form, "description": "bell\x07"}, 400)
 
 
 def test_places_outside_or_unknown(

@@ -15,6 +15,7 @@ form-encoded bodies (anything XML we ever accept must go through defusedxml).
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -36,12 +37,16 @@ LIST_CHILD = {
 }
 
 
+# Text from other channels may hold characters XML 1.0 cannot carry; they are dropped on output.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("", str(value))
 
 
 def _fill(parent: ET.Element, name: str, value: Any) -> None:

@@ -94,6 +94,8 @@ STATUS_NOTES: dict[Status, str] = {
 }
 
 _HTML = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")
+# Characters XML 1.0 cannot carry (C0 controls other than tab, newline, carriage return).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _URL = re.compile(r"^https?://[^\s<>\"]+$")
 
 
@@ -230,6 +232,10 @@ def clean_text(value: str | None, name: str, limit: int) -> str | None:
         )
     if _HTML.search(value):
         raise InputError(f"{name} must be plain text, not HTML", field=name, rule="no_html")
+    if _CONTROL.search(value):
+        raise InputError(
+            f"{name} contains control characters", field=name, rule="no_control_characters"
+        )
     return value
 
 
