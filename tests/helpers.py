@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+import random
 from typing import Any
 
 from fastapi.testclient import TestClient
+from shapely.geometry import Point
 from sqlalchemy import select
 
 from civicloop.catalogue.model import Element
@@ -69,13 +73,52 @@ def handler_for(e: Element) -> str:
     return f"handler-{e.lead_department}"
 
 
+_reports = itertools.count()
+# Characters for the distinct detail of each test report (see report_body).
+_DETAIL_CHARS = (
+    "东南西北路口桥边楼下门前河岸公园学校商场广场车站菜场医院小区花园绿地树木灯杆井盖水管电线"
+)
+
+
+def spread_point(
+    p: Platform, region_code: str, n: int, *, spacing_m: float = 40.0
+) -> tuple[float, float]:
+    """The n-th point of a spiral around the centroid of the region's first grid, kept inside
+    that grid: successive test reports are different problems, never duplicates by distance."""
+    lon0, lat0 = point_in(p, region_code)
+    grid = p.grids.locate(lon0, lat0)
+    assert grid is not None
+    shape = p.grids.geometry(grid)
+    dlat = spacing_m / 111_320.0
+    dlon = dlat / math.cos(math.radians(lat0))
+    k = 0
+    for ring in range(0, 60):
+        for i in range(max(1, 8 * ring)):
+            angle = 2 * math.pi * i / max(1, 8 * ring)
+            lon = lon0 + ring * dlon * math.cos(angle)
+            lat = lat0 + ring * dlat * math.sin(angle)
+            if shape.contains(Point(lon, lat)):
+                if k == n % 400:
+                    return lon, lat
+                k += 1
+    return lon0, lat0
+
+
 def report_body(
     p: Platform, e: Element, *, where: str = "gridworker", **extra: Any
 ) -> dict[str, Any]:
-    lon, lat = point_in(p, user_region(p, where))
+    """A citizen's report of a new problem in the user's area.
+
+    Each call describes a different problem — another point (40 m apart) and another detail —
+    so the duplicate check files it as a new case; tests of duplicates build their own bodies.
+    """
+    n = next(_reports)
+    lon, lat = spread_point(p, user_region(p, where), n)
+    rnd = random.Random(n)
+    detail = "".join(rnd.choice(_DETAIL_CHARS) for _ in range(24))
     return {
         "element_code": e.code,
-        "description": f"测试上报：{e.name}，请尽快处理。",
+        "description": f"测试上报：{e.name}，{detail}。",
         "lon": lon,
         "lat": lat,
         "channel": "app",

@@ -6,14 +6,15 @@ Answers "not found" both for a missing case and for a case outside the actor's s
 * territorial roles (operator, dispatcher, shift chief, grid worker, street admin, supervisor,
   auditor, admin): cases whose grid lies in the actor's territory subtree;
 * department handlers: cases on which one of their departments is lead or assisting;
-* citizens, enterprises and machine clients: the cases they reported.
+* citizens, enterprises and machine clients: the cases they reported, and the cases their
+  duplicate reports were attached to (``case_reporters``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, false, select
+from sqlalchemy import ColumnElement, Connection, false, or_, select
 
 from civicloop.cases import store
 from civicloop.cases.model import AssignmentRole
@@ -33,14 +34,23 @@ def can_see(actor: Actor, row: dict[str, Any]) -> bool:
     return False
 
 
-def facts_for(actor: Actor, row: dict[str, Any]) -> Facts:
+def facts_for(actor: Actor, row: dict[str, Any], *, attached: bool = False) -> Facts:
     assigned = row["assigned"]
     roles = {assigned[d] for d in actor.department_ids if d in assigned}
     return Facts(
         is_lead_department=str(AssignmentRole.LEAD) in roles,
         is_assist_department=str(AssignmentRole.ASSIST) in roles,
-        is_reporter=row["reporter_id"] is not None and row["reporter_id"] == actor.id,
+        is_reporter=attached or (row["reporter_id"] is not None and row["reporter_id"] == actor.id),
     )
+
+
+def _attached(raw: Raw, actor: Actor, case_id: str) -> bool:
+    """Whether the actor's duplicate report was attached to this case."""
+    hit = raw.one(
+        "SELECT 1 AS x FROM case_reporters WHERE case_id = :c AND reporter_id = :a",
+        {"c": case_id, "a": actor.id},
+    )
+    return hit is not None
 
 
 def access_case(
@@ -53,9 +63,13 @@ def access_case(
     """
     raw = conn if isinstance(conn, Raw) else Raw(conn)
     row = store.load_case(raw, case_id, for_update=for_write)
-    if row is None or not can_see(actor, row):
+    if row is None:
         raise NotFoundError("case not found", code="case.not_found", case_id=case_id)
-    return row, facts_for(actor, row)
+    if can_see(actor, row):
+        return row, facts_for(actor, row)
+    if actor.role in REPORTER_ROLES and _attached(raw, actor, case_id):
+        return row, facts_for(actor, row, attached=True)
+    raise NotFoundError("case not found", code="case.not_found", case_id=case_id)
 
 
 def scope_clause(actor: Actor) -> ColumnElement[bool]:
@@ -74,5 +88,9 @@ def scope_clause(actor: Actor) -> ColumnElement[bool]:
             )
         )
     if actor.role in REPORTER_ROLES:
-        return c.reporter_id == actor.id
+        r = store.case_reporters.c
+        return or_(
+            c.reporter_id == actor.id,
+            c.id.in_(select(r.case_id).where(r.reporter_id == actor.id)),
+        )
     return false()

@@ -122,6 +122,10 @@ def read_by_tracking_code(p: Platform, code: str) -> dict[str, Any] | None:
     """Public progress of a case for whoever holds its tracking code (no personal data)."""
     with p.db.read() as conn:
         row = conn.execute(select(store.cases).where(store.cases.c.tracking_code == code)).first()
+        if row is None:  # a duplicate's reporter follows the master case with their own code
+            r = store.case_reporters.c
+            master = select(r.case_id).where(r.tracking_code == code).scalar_subquery()
+            row = conn.execute(select(store.cases).where(store.cases.c.id == master)).first()
         if row is None:
             return None
         return {

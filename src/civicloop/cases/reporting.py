@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
+from civicloop.cases import duplicates
 from civicloop.cases.clock import open_step
 from civicloop.cases.model import Channel, Status
+from civicloop.cases.store import load_case
 from civicloop.catalogue.model import Element, Step
 from civicloop.core.errors import InputError
 from civicloop.core.ids import new_uuid, tracking_code
@@ -85,6 +89,13 @@ def report_case(
     now = p.clock.now()
     with p.db.write() as conn:
         raw = Raw(conn)
+        dupes = (
+            duplicates.candidates(raw, element, draft.lon, draft.lat, description, now)
+            if draft.lon is not None and draft.lat is not None
+            else []
+        )
+        if dupes and dupes[0].certain:
+            return _attach(conn, raw, actor, draft, description, dupes[0], now, request_id)
         route = p.route(conn, element.code, path)
         row: dict[str, Any] = {
             "id": new_uuid(),
@@ -155,6 +166,81 @@ def report_case(
         "dispatched_at": None,
         "closed_at": None,
         "assignments": {},
+        "duplicate_of": None,
+        "duplicate_candidates": [c.as_dict() for c in dupes],
+    }
+
+
+_ATTACH = (
+    "INSERT INTO case_reporters (case_id, reporter_id, reporter_name, reporter_phone, channel,"
+    " tracking_code, description, lon, lat, distance_m, attached_at) VALUES (:case_id,"
+    " :reporter_id, :reporter_name, :reporter_phone, :channel, :tracking_code, :description,"
+    " :lon, :lat, :distance_m, :attached_at)"
+)
+
+
+def _attach(
+    conn: Connection,
+    raw: Raw,
+    actor: Actor,
+    draft: CaseDraft,
+    description: str,
+    master: duplicates.Candidate,
+    now: datetime,
+    request_id: str,
+) -> dict[str, Any]:
+    """Attach a certain duplicate's reporter to the master case (no new case is opened).
+
+    The answer is the master case as this reporter sees it: their own text, contact and
+    tracking code, the master's progress — never the first reporter's personal data.
+    """
+    code = tracking_code()
+    raw.run(
+        _ATTACH,
+        {
+            "case_id": master.case_id,
+            "reporter_id": actor.id,
+            "reporter_name": draft.reporter_name,
+            "reporter_phone": draft.reporter_phone,
+            "channel": str(draft.channel),
+            "tracking_code": code,
+            "description": description,
+            "lon": draft.lon,
+            "lat": draft.lat,
+            "distance_m": round(master.distance_m, 1),
+            "attached_at": raw.ts(now),
+        },
+    )
+    record(
+        conn,
+        actor,
+        [
+            LedgerAction(
+                "case.reporter_attached",
+                "case",
+                master.case_id,
+                after={
+                    "channel": str(draft.channel),
+                    "distance_m": round(master.distance_m, 1),
+                    "similarity": round(master.similarity, 2),
+                },
+            )
+        ],
+        at=now,
+        request_id=request_id,
+    )
+    row = load_case(raw, master.case_id)
+    assert row is not None  # found by the duplicate check in this same transaction
+    return {
+        **row,
+        "assignments": row["assigned"],
+        "tracking_code": code,
+        "description": description,
+        "reporter_id": actor.id,
+        "reporter_name": draft.reporter_name,
+        "reporter_phone": draft.reporter_phone,
+        "duplicate_of": master.case_id,
+        "duplicate_candidates": [],
     }
 
 

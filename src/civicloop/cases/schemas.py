@@ -130,6 +130,10 @@ class CaseRead(BaseModel):
     closed_at: datetime | None
     updated_at: datetime
     version: int
+    # Filing answers only: the master case a certain duplicate was attached to, and the open
+    # cases an uncertain one may duplicate (for the operator to merge).
+    duplicate_of: str | None = None
+    duplicate_candidates: list[dict[str, Any]] = []
 
 
 class CaseDetail(CaseRead):

@@ -145,6 +145,26 @@ supervision_orders = Table(
     Column("closed_at", UTCDateTime(), nullable=True),
 )
 
+# More people reporting one problem (重复上报): a report the duplicate check found certain is not
+# a new case; its reporter is attached to the open master case here, with a tracking code of
+# their own, and follows the master to the end.
+case_reporters = Table(
+    "case_reporters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", String(32), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("reporter_id", String(64), nullable=True, index=True),
+    Column("reporter_name", String(64), nullable=True),
+    Column("reporter_phone", String(32), nullable=True),
+    Column("channel", String(16), nullable=False),
+    Column("tracking_code", String(16), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("distance_m", Float, nullable=True),
+    Column("attached_at", UTCDateTime, nullable=False),
+)
+
 case_counters = Table(
     "case_counters",
     metadata,
