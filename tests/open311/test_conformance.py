@@ -213,8 +213,9 @@ def test_the_loop_shows_through_status_agency_and_expected_time(
     record = client.get(f"{V2}/requests/{first}.json").json()[0]
     assert record["status"] == "open" and record["status_notes"] == "已派遣至责任部门"
     assert record["agency_responsible"] == platform.catalogue.departments[e.lead_department].name
+    assert W3C.match(record["expected_datetime"] or "")  # the handling due time, once dispatched
     voided = client.get(f"{V2}/requests/{second}.json").json()[0]
-    assert voided["status"] == "closed"
+    assert voided["status"] == "closed" and voided["expected_datetime"] is None
 
     def ids(**params: str) -> list[str]:
         r = client.get(f"{V2}/requests.json", params=params)

@@ -108,7 +108,8 @@ def _error_body(exc: CivicError, lang: str) -> tuple[int, str]:
     if isinstance(exc, InputError):
         text = i18n.input_detail(exc.field, exc.rule, lang, exc.message)
     else:
-        text = f"{i18n.title(exc.code, lang, exc.message)}: {exc.message}"
+        title = i18n.title(exc.code, lang, exc.message)
+        text = exc.message if title == exc.message else f"{title}: {exc.message}"
     return status, text
 
 
