@@ -85,11 +85,13 @@ def bench_loop(p: Platform, n: int) -> dict[str, float]:
     e = _element(p)
     who = {u: org.actor_for_user(p, u) for u in ("citizen", "operator", "dispatcher", "gridworker")}
     handler = org.actor_for_user(p, f"handler-{e.lead_department}")
-    gw_path = who["gridworker"].region_path
-    lon, lat = _point_in(p, gw_path)
+    # Distinct problems at distinct places (60 m apart) in the grid worker's territory, so the
+    # duplicate check files each report as a new case, as it would for real reports.
+    spots = _spots(p, who["gridworker"].region_path)
     steps = 0
     t0 = time.perf_counter()
     for i in range(n):
+        lon, lat = spots[i % len(spots)]
         case = service.report_case(
             p,
             who["citizen"],
@@ -119,15 +121,34 @@ def bench_loop(p: Platform, n: int) -> dict[str, float]:
     return {"steps_per_s": steps / elapsed, "cases_per_s": n / elapsed, "loop_s": elapsed}
 
 
-def _point_in(p: Platform, path: str) -> tuple[float, float]:
+def _spots(p: Platform, path: str, spacing_m: float = 60.0) -> list[tuple[float, float]]:
+    """Points ``spacing_m`` apart on a lattice over the grids under ``path``."""
+    import math
+
+    from shapely.geometry import Point
+
     from civicloop.org.model import RegionLevel
 
     with p.db.read() as conn:
-        grid = next(
+        grids = [
             g for g in org.list_regions(conn, level=RegionLevel.GRID) if g.path.startswith(path)
-        )
-    assert grid.centroid is not None
-    return grid.centroid
+        ]
+    found: list[tuple[float, float]] = []
+    for g in grids:
+        shape = p.grids.geometry(g.code)
+        x0, y0, x1, y1 = shape.bounds
+        dlat = spacing_m / 111_320.0
+        dlon = dlat / math.cos(math.radians((y0 + y1) / 2))
+        y = y0 + dlat / 2
+        while y < y1:
+            x = x0 + dlon / 2
+            while x < x1:
+                if shape.contains(Point(x, y)):
+                    found.append((x, y))
+                x += dlon
+            y += dlat
+    assert found, "no grid under the grid worker's territory"
+    return found
 
 
 def _free_port() -> int:
@@ -150,7 +171,12 @@ def _wait(port: int, path: str) -> None:
 
 
 def _load(
-    port: int, path: str, body: bytes, headers: dict[str, str], total: int, threads: int
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    total: int,
+    threads: int,
 ) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = [0]
@@ -161,7 +187,8 @@ def _load(
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         bad = 0
-        for _ in range(per):
+        for i in range(per):
+            body = bodies[i % len(bodies)]
             t = time.perf_counter()
             conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -184,7 +211,7 @@ def _load(
 
 def bench_http(data_dir: Path, p: Platform, requests: int, threads: int) -> dict[str, float]:
     e = _element(p)
-    lon, lat = _point_in(p, org.actor_for_user(p, "gridworker").region_path)
+    spots = _spots(p, "/", spacing_m=400.0)
     env = {**os.environ, "CIVICLOOP_SWEEP_INTERVAL_SECONDS": "0"}
     port, bare_port = _free_port(), _free_port()
     server = subprocess.Popen(
@@ -218,15 +245,20 @@ def bench_http(data_dir: Path, p: Platform, requests: int, threads: int) -> dict
             headers={"Content-Type": "application/json"},
         )
         token = json.loads(c.getresponse().read())["access_token"]
-        body = json.dumps(
-            {
-                "element_code": e.code,
-                "description": "路面有破损，请尽快修复。",
-                "lon": lon,
-                "lat": lat,
-                "channel": "app",
-            }
-        ).encode()
+        # one body per place (the same shape for both endpoints): distinct problems, so the
+        # duplicate check files each as a new case
+        body = [
+            json.dumps(
+                {
+                    "element_code": e.code,
+                    "description": "路面有破损，请尽快修复。",
+                    "lon": x,
+                    "lat": y,
+                    "channel": "app",
+                }
+            ).encode()
+            for x, y in spots
+        ]
         json_h = {"Content-Type": "application/json"}
         _load(bare_port, "/bare", body, json_h, 200, threads)  # warm-up
         _load(

@@ -31,7 +31,7 @@ cases = Table(
     Column("id", String(32), primary_key=True),
     Column("number", String(32), nullable=False, unique=True),
     Column("tracking_code", String(16), nullable=False, unique=True),
-    Column("element_code", String(16), nullable=False, index=True),
+    Column("element_code", String(16), nullable=False),
     Column("scene_code", String(32), nullable=False, index=True),
     Column("catalogue_version", String(32), nullable=False),
     Column("title", String(200), nullable=False),
@@ -71,6 +71,11 @@ cases = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False, default=1),
 )
+# Element then latitude: serves "cases of this element" lists and the duplicate check's
+# bounding box (a range on latitude) without a separate index. Latitude alone: the public
+# nearby search. Both are written once, when a case is reported (positions never change).
+Index("ix_cases_element_code_lat", cases.c.element_code, cases.c.lat)
+Index("ix_cases_lat", cases.c.lat)
 
 case_assignments = Table(
     "case_assignments",

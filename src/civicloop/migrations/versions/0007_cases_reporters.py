@@ -1,4 +1,4 @@
-"""more reporters on one case (duplicates merged into a master case)
+"""more reporters on one case (duplicates merged into a master case); spatial-ish indexes
 
 Revision ID: 0007
 Revises: 0006
@@ -40,9 +40,16 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_case_reporters_case_id"), "case_reporters", ["case_id"])
     op.create_index(op.f("ix_case_reporters_reporter_id"), "case_reporters", ["reporter_id"])
+    # the duplicate check and the nearby search range over latitude (see cases/store.py)
+    op.drop_index("ix_cases_element_code", table_name="cases")
+    op.create_index("ix_cases_element_code_lat", "cases", ["element_code", "lat"])
+    op.create_index("ix_cases_lat", "cases", ["lat"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_lat", table_name="cases")
+    op.drop_index("ix_cases_element_code_lat", table_name="cases")
+    op.create_index("ix_cases_element_code", "cases", ["element_code"])
     op.drop_index(op.f("ix_case_reporters_reporter_id"), table_name="case_reporters")
     op.drop_index(op.f("ix_case_reporters_case_id"), table_name="case_reporters")
     op.drop_table("case_reporters")
