@@ -289,3 +289,18 @@ def test_posting_an_update(
     )
     assert unknown.status_code == 404
     assert client.post(f"{V2}/servicerequestupdates.json", data=form).status_code == 403
+
+
+def test_a_second_report_of_the_same_problem_joins_the_first(
+    client: TestClient, platform: Platform, api_key: str, where: tuple[float, float]
+) -> None:
+    first = post(client, api_key, where, description="井盖没了，很危险").json()[0]
+    again = post(client, api_key, where, description="这里井盖没了，很危险", phone="13900001111")
+    second = again.json()[0]
+    assert again.status_code == 200
+    assert second["service_request_id"] == first["service_request_id"]
+    assert second["token"] != first["token"] and "已有人上报" in second["service_notice"]
+    listed = client.get(f"{V2}/requests.json").json()
+    assert [x["service_request_id"] for x in listed] == [first["service_request_id"]]
+    token = client.get(f"{V2}/tokens/{second['token']}.json").json()[0]
+    assert token["service_request_id"] == first["service_request_id"]
