@@ -5,6 +5,8 @@
   masked, descriptions and reporters are never shown, positions are rounded to about 10 m.
 * ``GET /api/v1/cases/{id}/duplicates`` — for the operations centre: the open cases this one may
   duplicate (same element, within the element's radius and window), to merge with one click.
+* ``POST /api/v1/cases/{id}/not-fixed`` — the reporter (or the hotline operator for them) says
+  a closed problem is not fixed: within the configured days the case goes back into rework.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
-from civicloop.cases import duplicates
+from civicloop.cases import duplicates, service
+from civicloop.cases import schemas as s
 from civicloop.cases.access import access_case
-from civicloop.cases.api import PlatformDep
+from civicloop.cases.api import ActorDep, IfMatch, PlatformDep, RequestId, _act, _version
 from civicloop.cases.model import OPEN_STATUSES
 from civicloop.core.auth import require_roles
 from civicloop.core.errors import InputError, NotFoundError
@@ -127,3 +131,31 @@ def case_duplicates(case_id: str, p: PlatformDep, actor: ScreeningActor) -> dict
                 continue
             visible.append(c.as_dict())
     return {"items": visible}
+
+
+class NotFixedBody(s.Versioned):
+    comment: str = Field(min_length=1, max_length=2000, description="what is still wrong")
+
+
+@router.post(
+    "/cases/{case_id}/not-fixed",
+    response_model=s.CaseRead,
+    summary="未解决: the reporter says the closed problem is not fixed (back into rework)",
+)
+async def not_fixed(
+    case_id: str,
+    body: NotFixedBody,
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return await _act(
+        service.report_not_fixed,
+        p,
+        actor,
+        case_id,
+        _version(body.expected_version, if_match),
+        rid,
+        comment=body.comment,
+    )

@@ -75,6 +75,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     MERGE = "merge"
     SUPERVISE = "supervise"
+    NOT_FIXED = "not_fixed"  # the reporter says a closed case is not fixed: back into rework
 
 
 class ClosureType(StrEnum):

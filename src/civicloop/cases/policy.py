@@ -49,6 +49,10 @@ RULES: dict[Action, tuple[frozenset[Status], frozenset[Role]]] = {
         frozenset({S.CLOSED, S.FOLLOWED_UP}),
         frozenset({R.SHIFT_CHIEF, R.DISTRICT_SUPERVISOR}),
     ),
+    Action.NOT_FIXED: (
+        frozenset({S.CLOSED, S.FOLLOWED_UP}),
+        frozenset({R.OPERATOR, R.CITIZEN, R.ENTERPRISE}),
+    ),
     Action.MERGE: (
         frozenset({S.REPORTED, S.CHECKING, S.ACCEPTED, S.FILED}),
         frozenset({R.OPERATOR, R.SHIFT_CHIEF, R.DISPATCHER}),
@@ -104,7 +108,7 @@ def decide(action: Action, status: Status, role: Role, facts: Facts = Facts()) -
         if not (facts.is_lead_department or facts.is_assist_department):
             return Decision(False, "your department is not on this case")
     if role in (Role.CITIZEN, Role.ENTERPRISE) and not facts.is_reporter:
-        return Decision(False, "only the reporter may rate the case")
+        return Decision(False, "only the reporter may do this")
     return Decision(True)
 
 

@@ -20,6 +20,7 @@ from civicloop.cases.side_flows import (  # noqa: F401  (re-exported verbs)
     merge_case,
     raise_supervision,
     reopen_case,
+    report_not_fixed,
     request_extension,
     supervise_case,
 )

@@ -214,6 +214,59 @@ def reopen_case(
     )
 
 
+def report_not_fixed(
+    p: Platform,
+    actor: Actor,
+    case_id: str,
+    *,
+    comment: str,
+    expected_version: int | None = None,
+    request_id: str = "-",
+) -> dict[str, Any]:
+    """未解决: the reporter says the closed problem is not fixed; the case goes back into rework.
+
+    Only within ``settings.not_fixed_days`` of closure: later, the problem is a new report.
+    The lead department's handling clock starts again, as for 返工.
+    """
+    text = require_text(comment, "comment")
+
+    def compute(c: Ctx) -> Change:
+        closed = c.row["closed_at"]
+        limit = c.p.settings.not_fixed_days
+        if closed is not None and c.now - closed > timedelta(days=limit):
+            raise InputError(
+                f"more than {limit} days since the case was closed; report the problem anew",
+                field="case_id",
+                rule=f"within {limit} days of closure",
+            )
+        return Change(
+            status=Status.HANDLING,
+            open_handle_step=True,
+            keep_handle_step=False,
+            values={
+                "rework_count": c.row["rework_count"] + 1,
+                "reopen_count": c.row["reopen_count"] + 1,
+                "closed_at": None,
+                "closure_type": None,
+                "satisfaction": "unsatisfied",
+                "verification_passed": None,
+            },
+            after={"comment": text},
+            note=("not_fixed", text, None),
+        )
+
+    return run(
+        p,
+        actor,
+        case_id,
+        Action.NOT_FIXED,
+        compute,
+        expected_version=expected_version,
+        request_id=request_id,
+        event="case.not_fixed",
+    )
+
+
 def merge_case(
     p: Platform,
     actor: Actor,

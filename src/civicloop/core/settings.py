@@ -44,6 +44,9 @@ class Settings:
     # Free-text reports whose element suggestion or location is less certain than this go to
     # the human triage queue instead of being proposed for one-step confirmation.
     triage_confidence: float = 0.6
+    # A reporter may say "not fixed" this many days after closure; the case goes back into
+    # rework. Later, the problem is reported anew.
+    not_fixed_days: int = 7
     # Largest accepted upload (evidence photos, report images), in bytes.
     max_upload_bytes: int = 10 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
@@ -64,6 +67,7 @@ class Settings:
             port=int(_env("PORT", "8000")),
             nlp_model=_env("NLP_MODEL", ""),
             triage_confidence=float(_env("TRIAGE_CONFIDENCE", "0.6")),
+            not_fixed_days=int(_env("NOT_FIXED_DAYS", "7")),
             max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
