@@ -276,3 +276,92 @@ def test_geocode_endpoint(gz_client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["precision"] == "compound"
     assert gz_client.get(f"{B}/geocode", params={"q": "没有地点"}, headers=h).json() is None
     assert gz_client.get(f"{B}/geocode", params={"q": "金桥新村"}).status_code == 401
+
+
+def _nlp_ready() -> Any:
+    return pytest.importorskip("civicloop.nlp.service")
+
+
+def test_confident_proposal_is_confirmed_in_one_step(
+    gz_client: TestClient, gazetteer_platform: Platform
+) -> None:
+    _nlp_ready()
+    p, client = gazetteer_platform, gz_client
+    report = _hotline(client, "金桥新村12号楼下水管爆了，水漫到路上")
+    proposal = report["proposal"]
+    assert proposal["suggestions"] and proposal["model_version"]
+    top = proposal["suggestions"][0]
+    assert top["element_code"] == "E0402"  # 自来水管爆裂
+    assert proposal["location"]["precision"] == "compound"
+    threshold = p.settings.triage_confidence
+    sure = top["confidence"] >= threshold and proposal["location"]["confidence"] >= threshold
+    assert report["status"] == ("proposed" if sure else "triage")
+    r = client.post(f"{B}/reports/{report['id']}/confirm", headers=login(client, "operator"))
+    assert r.status_code == 200, r.text
+    case = r.json()["case"]
+    assert case["element_code"] == "E0402"
+    assert case["grid_code"] == proposal["location"]["grid_code"]
+    assert _corrections(p) == []
+
+
+def _corrections(p: Platform) -> list[dict[str, Any]]:
+    from civicloop.nlp.store import classifier_corrections
+
+    with p.db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(classifier_corrections))]
+
+
+def test_operator_correction_is_stored_for_the_classifier(
+    gz_client: TestClient, gazetteer_platform: Platform
+) -> None:
+    _nlp_ready()
+    p, client = gazetteer_platform, gz_client
+    text = "张杨路与浦东南路交叉口红绿灯坏了"
+    report = _hotline(client, text)
+    top = report["proposal"]["suggestions"][0]["element_code"]
+    chosen = "C0201" if top != "C0201" else "C0202"
+    op = login(client, "operator")
+    r = client.post(
+        f"{B}/reports/{report['id']}/confirm", json={"element_code": chosen}, headers=op
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["case"]["element_code"] == chosen
+    rows = _corrections(p)
+    assert len(rows) == 1
+    assert (rows[0]["text"], rows[0]["predicted_label"], rows[0]["chosen_label"]) == (
+        text,
+        top,
+        chosen,
+    )
+    assert rows[0]["model_version"] == report["proposal"]["model_version"]
+    with p.db.read() as conn:
+        after = conn.execute(
+            select(ledger_entries.c.after).where(
+                ledger_entries.c.action == "intake.confirmed",
+                ledger_entries.c.target_id == report["id"],
+            )
+        ).scalar_one()
+    assert after["is_corrected"] is True and after["element_code"] == chosen
+
+
+def test_a_failing_classifier_loses_no_report(gazetteer_platform: Platform) -> None:
+    """A broken model setting: the report is still stored, in triage, with the failure noted."""
+    from dataclasses import replace
+
+    from civicloop.intake.service import submit_report
+    from civicloop.org.service import actor_for_user
+
+    _nlp_ready()
+    broken = Platform.open(
+        replace(gazetteer_platform.settings, nlp_model="/nonexistent/model"),
+        clock=gazetteer_platform.clock,
+    )
+    try:
+        row = submit_report(broken, actor_for_user(broken, "operator"), text=HOTLINE)
+    finally:
+        broken.close()
+    assert row["status"] == "triage"
+    assert row["proposal"]["suggestions"] == []
+    assert any(x.startswith("classifier:") for x in row["proposal"]["problems"])
+    assert row["proposal"]["location"]["precision"] == "point"  # the geocoder still worked
+    assert _report_count(gazetteer_platform) == 1

@@ -61,6 +61,7 @@ class Location(BaseModel):
 
 class Proposal(BaseModel):
     suggestions: list[Suggestion]
+    model_version: str | None = None
     location: Location | None
     address: Location | None = None
     element_confidence: float

@@ -166,7 +166,7 @@ def _given_place(p: Platform, lon: float | None, lat: float | None) -> str | Non
 def propose(p: Platform, text: str, given_grid: str | None = None) -> dict[str, Any]:
     """The platform's proposal for a text: element suggestions, a place, and why to triage."""
     problems: list[str] = []
-    suggestions = classify(p, text, problems)
+    suggestions, model_version = classify(p, text, problems)
     location: dict[str, Any] | None = None
     address: dict[str, Any] | None = None
     try:
@@ -195,6 +195,7 @@ def propose(p: Platform, text: str, given_grid: str | None = None) -> dict[str, 
         reasons.append("location_confidence")
     return {
         "suggestions": suggestions,
+        "model_version": model_version,
         "location": location,
         "address": address,
         "element_confidence": element_confidence,
@@ -209,14 +210,21 @@ def _nlp() -> Any:
     return importlib.import_module("civicloop.nlp.service")
 
 
-def classify(p: Platform, text: str, problems: list[str]) -> list[dict[str, Any]]:
-    """Element suggestions, best first; [] (and a problem noted) when the classifier fails."""
+def classify(
+    p: Platform, text: str, problems: list[str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Element suggestions, best first, and the model version that made them.
+
+    ([], None) and a problem noted when the classifier fails.
+    """
     try:
-        got = _nlp().classify(p, text, top=3)
+        nlp = _nlp()
+        got = nlp.classify(p, text, top=3)
+        version = str(nlp.active_version(p))
     except Exception as exc:  # a classifier fault must not lose the report
         problems.append(f"classifier: {type(exc).__name__}: {exc}")
-        return []
-    return [
+        return [], None
+    suggestions = [
         {
             "element_code": str(s.label),
             "name": str(s.name),
@@ -224,6 +232,7 @@ def classify(p: Platform, text: str, problems: list[str]) -> list[dict[str, Any]
         }
         for s in got
     ]
+    return suggestions, version
 
 
 # ---------------------------------------------------------------- reading
@@ -376,8 +385,17 @@ def confirm_report(
                 at=now,
                 request_id=request_id,
             )
-        if corrected:
-            record_correction(p, actor, row["text"], top, chosen)
+            if corrected:
+                # the classifier learns from it at its next training (same transaction)
+                _nlp().record_correction(
+                    conn,
+                    text=row["text"],
+                    predicted=top,
+                    chosen=chosen,
+                    actor_id=actor.id,
+                    at=now,
+                    model_version=str(proposal.get("model_version") or "unknown"),
+                )
     return {
         **row,
         "status": str(ReportStatus.CONFIRMED),
@@ -386,13 +404,6 @@ def confirm_report(
         "decided_by": actor.id,
         "case": case,
     }
-
-
-def record_correction(
-    p: Platform, actor: Actor, text: str, predicted: str | None, chosen: str
-) -> None:
-    """Keep the operator's choice for the classifier's next training (``nlp.service``)."""
-    _nlp().record_correction(p, actor, text=text, predicted_label=predicted, chosen_label=chosen)
 
 
 def _place(
