@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloop import __version__
 from civicloop.cases import api as cases_api
-from civicloop.cases import api_attachments, api_nearby
+from civicloop.cases import api_attachments, api_nearby, api_patrol
 from civicloop.catalogue import api as catalogue_api
 from civicloop.core import i18n
 from civicloop.core.errors import CivicError
@@ -154,6 +154,7 @@ def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
     app.include_router(cases_api.router)
     app.include_router(api_attachments.router)
     app.include_router(api_nearby.router)
+    app.include_router(api_patrol.router)
     app.include_router(cases_api.public_router)
     app.include_router(catalogue_api.router)
     app.include_router(nlp_api.router)

@@ -41,6 +41,9 @@ class CaseDraft:
     address: str | None = None
     reporter_name: str | None = None
     reporter_phone: str | None = None
+    # Photos already checked and stored (``core.photos``): their metadata (sha256, content type,
+    # size, filename) becomes evidence notes in the same transaction as the case.
+    photos: tuple[dict[str, Any], ...] = ()
 
 
 _INSERT = (
@@ -52,6 +55,10 @@ _INSERT = (
     " :catalogue_version, :title, :description, :channel, :status, :loop_level, :is_urgent,"
     " :grid_code, :region_path, :street_code, :lon, :lat, :address, :reporter_id, :reporter_name,"
     " :reporter_phone, :assigned, 0, 0, 0, 0, :is_overdue, :reported_at, :updated_at, 1)"
+)
+_PHOTO = (
+    "INSERT INTO case_notes (case_id, kind, text, attachment, actor_id, at)"
+    " VALUES (:case_id, 'evidence', :text, :attachment, :actor_id, :at)"
 )
 _COUNTER = (
     "INSERT INTO case_counters (day, value) VALUES (:day, 1) ON CONFLICT (day)"
@@ -129,6 +136,17 @@ def report_case(
             {**row, "assigned": raw.js({}), "reported_at": raw.ts(now), "updated_at": raw.ts(now)},
         )
         open_step(p, raw, row["id"], element, Step.ACCEPT, now)
+        for photo in draft.photos:
+            raw.run(
+                _PHOTO,
+                {
+                    "case_id": row["id"],
+                    "text": "上报照片",
+                    "attachment": raw.js(photo),
+                    "actor_id": actor.id,
+                    "at": raw.ts(now),
+                },
+            )
         snapshot = {
             k: row[k]
             for k in (
@@ -141,6 +159,8 @@ def report_case(
                 "loop_level",
             )
         }
+        if draft.photos:
+            snapshot["photos"] = [str(ph.get("sha256")) for ph in draft.photos]
         record(
             conn,
             actor,
@@ -211,6 +231,17 @@ def _attach(
             "attached_at": raw.ts(now),
         },
     )
+    for photo in draft.photos:  # the later reporter's photos are evidence on the master case
+        raw.run(
+            _PHOTO,
+            {
+                "case_id": master.case_id,
+                "text": "重复上报照片",
+                "attachment": raw.js(photo),
+                "actor_id": actor.id,
+                "at": raw.ts(now),
+            },
+        )
     record(
         conn,
         actor,
