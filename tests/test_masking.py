@@ -67,8 +67,13 @@ def test_log_records_are_masked(caplog: pytest.LogCaptureFixture) -> None:
         with caplog.at_level(logging.INFO, logger="civicloop.test_masking"):
             log.info("report from %s: %s", "13812345678", f"我叫张三 身份证{ID}")
             log.info("caller %(phone)s", {"phone": "13912345678"})
+            try:
+                raise ValueError(f"[parameters: ('13712345678', '{ID}')]")
+            except ValueError:
+                log.exception("request crashed")
     finally:
         log.filters.clear()
     text = caplog.text
     assert "13812345678" not in text and "13912345678" not in text and ID not in text
+    assert "13712345678" not in text and "137****5678" in text and "ValueError" in text
     assert "138****5678" in text and "我叫张*" in text

@@ -138,7 +138,7 @@ def mask_text(text: str | None) -> str | None:
 
 
 class MaskingFilter(logging.Filter):
-    """Mask personal data in log records (message and string arguments) before they are written.
+    """Mask personal data in log records (message, string arguments, traceback) before writing.
 
     Install on a handler or logger that may see text typed by the public:
     ``logging.getLogger("civicloop").addFilter(MaskingFilter())``.
@@ -155,4 +155,10 @@ class MaskingFilter(logging.Filter):
             record.args = {
                 k: (mask_text(v) or v) if isinstance(v, str) else v for k, v in record.args.items()
             }
+        # Tracebacks can quote user text (a driver error lists the SQL parameters): format
+        # the exception here, masked; formatters reuse ``exc_text`` instead of formatting again.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         return True
