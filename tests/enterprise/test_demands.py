@@ -196,3 +196,20 @@ def test_bad_input_names_the_field(client: TestClient, seeded: Platform) -> None
         assert r.json()["field"] == field, (extra, r.json())
     assert client.get("/api/v1/enterprise/demands", headers=h).json()["total"] == 0
     assert client.get("/api/v1/enterprise/demands").status_code == 401
+
+
+def test_without_a_registered_place_a_demand_needs_its_own(
+    client: TestClient, platform: Platform
+) -> None:
+    h = login(client, "enterprise")
+    code = demo_credit_code(random.Random(5))
+    r = client.post(
+        "/api/v1/enterprise/register", json={"credit_code": code, "name": "无址公司"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["grid_code"] is None
+    r = _demand(client, h)
+    assert r.status_code == 422 and r.json()["field"] == "lon"
+    lon, lat = point_in(platform, user_region(platform, "gridworker"))
+    r = _demand(client, h, lon=lon, lat=lat, address="示范路8号")
+    assert r.status_code == 201, r.text
+    assert r.json()["address"] == "示范路8号" and r.json()["grid_code"]
