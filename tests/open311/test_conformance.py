@@ -181,6 +181,10 @@ def test_error_bodies_in_both_formats(client: TestClient) -> None:
     assert client.get(f"{V2}/services.xml", params={"jurisdiction_id": ""}).status_code == 200
     fmt = client.get(f"{V2}/services.html")
     assert fmt.status_code == 400 and xml(fmt).tag == "errors"
+    assert client.get(f"{V2}/services.XML").status_code == 200
+    lost = client.get(f"{V2}/requests/a/b.json")
+    assert lost.status_code == 404 and lost.json()[0]["code"] == 404
+    assert xml(client.post(f"{V2}/nothing")).tag == "errors"
 
 
 def _case_id(p: Platform, number: str) -> str:

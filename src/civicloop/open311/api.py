@@ -122,6 +122,7 @@ async def _answer(
     request: Request, fmt: str, root: str, work: Callable[[Platform], Awaitable[Any]]
 ) -> Response:
     """Run ``work`` and render its value under ``root``, or render the spec's error body."""
+    fmt = fmt.lower()
     if fmt not in FORMATS:
         return _respond(
             "xml",
@@ -374,3 +375,14 @@ async def create_update(request: Request, fmt: str) -> Response:
         return [made]
 
     return await _answer(request, fmt, "service_request_updates", work)
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST"])
+async def unknown(request: Request, rest: str) -> Response:
+    """Anything else under /open311/v2/ is an unknown resource: the spec's 404 body, in the
+    format its extension asks for (XML when it names none)."""
+    fmt = rest.rsplit(".", 1)[-1].lower() if "." in rest.rsplit("/", 1)[-1] else "xml"
+    fmt = fmt if fmt in FORMATS else "xml"
+    return _respond(
+        fmt, 404, "errors", [{"code": 404, "description": f"unknown resource {rest!r}"}]
+    )

@@ -300,7 +300,7 @@ def _records(p: Platform, conn: Any, rows: list[dict[str, Any]]) -> list[dict[st
                     row["closed_at"] if closed and row["closed_at"] else row["updated_at"]
                 ),
                 "expected_datetime": m.w3c(row["handle_due_at"]),
-                "address": row["address"],
+                "address": mask_text(row["address"]),
                 "address_id": row["grid_code"],
                 "zipcode": None,
                 "lat": row["lat"],
