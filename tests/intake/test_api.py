@@ -223,6 +223,7 @@ def test_auth_and_roles(gz_client: TestClient, gazetteer_platform: Platform) -> 
     [
         ({"text": ""}, "text", "required"),
         ({"text": "   "}, "text", "required"),
+        ({"text": "垃圾\u0000堆积"}, "text", "no_control_characters"),
         ({"text": "路灯坏了" * 2000}, "text", "max_length"),
         ({"text": HOTLINE, "lon": 116.39, "lat": 39.9}, "lon", "inside_district"),
         ({"text": HOTLINE, "lon": 121.5}, "lat", "required_together"),

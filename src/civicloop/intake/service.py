@@ -49,6 +49,17 @@ REPORT_ROLES = QUEUE_ROLES | {Role.CITIZEN, Role.ENTERPRISE, Role.MACHINE_CLIENT
 CHANNELS = ("hotline", "web", "app")
 GIVEN_CONFIDENCE = 0.95  # a position the reporter's device sent
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
+# PostgreSQL cannot store NUL, and no person types the other C0 controls
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_controls(value: str | None, field: str) -> None:
+    if value and _CONTROL.search(value):
+        raise InputError(
+            f"{field} contains control characters", field=field, rule="no_control_characters"
+        )
+
+
 _DECIDE_LOCK = threading.Lock()
 
 
@@ -89,6 +100,8 @@ def submit_report(
         )
     contact_name = (contact_name or "").strip() or None
     contact_phone = (contact_phone or "").strip() or None
+    _no_controls(text, "text")
+    _no_controls(contact_name, "contact_name")
     if contact_name and len(contact_name) > 64:
         raise InputError(
             "contact_name is longer than 64 characters", field="contact_name", rule="max_length"
@@ -313,6 +326,7 @@ def confirm_report(
         suggestions = proposal.get("suggestions") or []
         top = suggestions[0]["element_code"] if suggestions else None
         chosen = element_code or top
+        _no_controls(title, "title")
         if not chosen:
             raise InputError(
                 "choose an element: the classifier made no suggestion",
@@ -438,6 +452,7 @@ def reject_report(
     reason = (reason or "").strip()
     if not reason:
         raise InputError("give a reason", field="reason", rule="required")
+    _no_controls(reason, "reason")
     if len(reason) > 1000:
         raise InputError("reason is longer than 1000 characters", field="reason", rule="max_length")
     with _DECIDE_LOCK:
