@@ -32,6 +32,7 @@ from civicloop.nlp import api as nlp_api
 from civicloop.open311 import api as open311_api
 from civicloop.org import api as org_api
 from civicloop.runtime import Platform
+from civicloop.web import public as public_pages
 
 log = logging.getLogger("civicloop.http")
 PROBLEM = "application/problem+json"
@@ -161,6 +162,7 @@ def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
     app.include_router(intake_api.router)
     app.include_router(enterprise_api.router)
     app.include_router(open311_api.router)
+    app.include_router(public_pages.router)
     return app
 
 

@@ -78,3 +78,29 @@ def test_not_fixed_is_refused_after_the_configured_days_and_for_strangers(
         headers=login(client, "citizen"),
     )
     assert empty.status_code == 422
+
+
+def test_the_public_tracking_shows_progress_department_and_replies_but_no_personal_data(
+    client: TestClient, platform: Platform
+) -> None:
+    case = _closed_case(client, platform)
+    code = case["tracking_code"]
+    r = client.get(f"/api/v1/track/{code}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "closed" and body["department"]
+    events = [step["event"] for step in body["timeline"]]
+    assert events[0] == "case.reported" and events[-1] == "case.closed"
+    assert "case.dispatched" in events and all(step["label"] for step in body["timeline"])
+    assert [reply["text"] for reply in body["replies"]] == ["已处置"]
+    for leaked in ("13812345678", "王先生", "actor", "request_id"):
+        assert leaked not in r.text
+    page = client.get("/track", params={"code": code.lower()})
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "已结案" in page.text and body["department"] in page.text and "办理过程" in page.text
+    assert "13812345678" not in page.text and "王先生" not in page.text
+    english = client.get("/track", params={"code": code, "lang": "en"})
+    assert "Progress" in english.text and "closed" in english.text
+    missing = client.get("/track", params={"code": "NOSUCHCODE"})
+    assert missing.status_code == 404 and "未找到" in missing.text
+    assert client.get("/track").status_code == 200  # the empty form

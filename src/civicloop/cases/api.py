@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from civicloop.cases import queries, service
+from civicloop.cases import queries, service, tracking
 from civicloop.cases import schemas as s
 from civicloop.cases.model import Channel
 from civicloop.core.auth import current_actor, platform, request_id
@@ -570,7 +570,7 @@ def track(tracking_code: str, request: Request) -> dict[str, Any]:
     p: Platform = request.app.state.platform
     if len(tracking_code) > 16:
         raise NotFoundError("no case with this tracking code", code="case.not_found")
-    found = queries.read_by_tracking_code(p, tracking_code.upper())
+    found = tracking.read_by_tracking_code(p, tracking_code.upper())
     if found is None:
         raise NotFoundError("no case with this tracking code", code="case.not_found")
     return found

@@ -16,7 +16,6 @@ from civicloop.cases import store
 from civicloop.cases.access import access_case, scope_clause
 from civicloop.cases.model import OPEN_STATUSES, Status
 from civicloop.cases.policy import allowed_actions
-from civicloop.core.security import mask_text
 from civicloop.ledger import service as ledger
 from civicloop.ledger.model import LedgerEntry
 from civicloop.org.model import Actor
@@ -116,24 +115,3 @@ def case_timeline(p: Platform, actor: Actor, case_id: str) -> list[LedgerEntry]:
     with p.db.read() as conn:
         access_case(conn, actor, case_id, for_write=False)
     return ledger.timeline(p.db, "case", case_id)
-
-
-def read_by_tracking_code(p: Platform, code: str) -> dict[str, Any] | None:
-    """Public progress of a case for whoever holds its tracking code (no personal data)."""
-    with p.db.read() as conn:
-        row = conn.execute(select(store.cases).where(store.cases.c.tracking_code == code)).first()
-        if row is None:  # a duplicate's reporter follows the master case with their own code
-            r = store.case_reporters.c
-            master = select(r.case_id).where(r.tracking_code == code).scalar_subquery()
-            row = conn.execute(select(store.cases).where(store.cases.c.id == master)).first()
-        if row is None:
-            return None
-        return {
-            "number": row.number,
-            "title": mask_text(row.title),
-            "status": row.status,
-            "element_code": row.element_code,
-            "reported_at": row.reported_at,
-            "closed_at": row.closed_at,
-            "handle_due_at": row.handle_due_at,
-        }

@@ -169,6 +169,12 @@ class TrackRead(BaseModel):
     title: str
     status: str
     element_code: str
+    element_name: str
+    department: str | None
+    is_overdue: bool
     reported_at: datetime
     closed_at: datetime | None
     handle_due_at: datetime | None
+    satisfaction: str | None
+    timeline: list[dict[str, Any]] = []  # public milestones: at, event, label, label_en
+    replies: list[dict[str, Any]] = []  # the department's published replies, masked

@@ -416,6 +416,13 @@ def existing_departments(conn: Connection, codes: Iterable[str]) -> set[str]:
     return {str(r["code"]) for r in rows}
 
 
+def department_name(conn: Connection, code: str) -> str | None:
+    """The display name of one department (public tracking shows who is handling a case)."""
+    d = store.departments.c
+    name = conn.execute(select(d.name).where(d.code == code)).scalar()
+    return str(name) if name is not None else None
+
+
 def list_departments(conn: Connection) -> list[dict[str, Any]]:
     return [
         dict(r._mapping)
