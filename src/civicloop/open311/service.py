@@ -88,8 +88,8 @@ def submit_request(
 ) -> dict[str, Any]:
     """File the request as a case and remember its Open311 fields.
 
-    Raises InputError (no usable location, place outside the district, text rules) and
-    NotFoundError for an address the geocoder cannot place.
+    Raises InputError for no usable location (none given, an address the geocoder cannot place
+    precisely, a place outside the district, an unknown grid) and for text rules.
     """
     e = sub.element
     lon, lat, grid = sub.lon, sub.lat, sub.address_id
