@@ -86,8 +86,13 @@ def build_pipeline(
     char_ngrams: tuple[int, int] = CHAR_NGRAMS,
     class_weight: str | None = "balanced",
     min_df: int = 1,
+    calibrate: bool = True,
 ) -> Pipeline:
-    """The untrained feature + model pipeline; ``fit(texts, labels)`` trains it."""
+    """The untrained feature + model pipeline; ``fit(texts, labels)`` trains it.
+
+    ``calibrate=False`` skips the temperature fit (three extra SVM fits): for cross-validation,
+    which only needs the predicted label.
+    """
     union = FeatureUnion(
         [
             (
@@ -113,7 +118,7 @@ def build_pipeline(
             ),
         ]
     )
-    model = CalibratedSVC(c=c, class_weight=class_weight)
+    model = CalibratedSVC(c=c, class_weight=class_weight, calibrate=calibrate)
     return Pipeline([("features", union), ("clf", model)])
 
 
@@ -127,9 +132,12 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 class CalibratedSVC(ClassifierMixin, BaseEstimator):
     """A one-vs-rest linear SVM whose scores a fitted softmax temperature turns into probabilities."""
 
-    def __init__(self, c: float = DEFAULT_C, class_weight: str | None = "balanced") -> None:
+    def __init__(
+        self, c: float = DEFAULT_C, class_weight: str | None = "balanced", calibrate: bool = True
+    ) -> None:
         self.c = c
         self.class_weight = class_weight
+        self.calibrate = calibrate
 
     def _svm(self) -> LinearSVC:
         return LinearSVC(C=self.c, class_weight=self.class_weight, random_state=SEED)
@@ -144,7 +152,7 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     def _fit_temperature(self, x: object, labels: np.ndarray) -> float:
         smallest = int(np.unique(labels, return_counts=True)[1].min())
         folds = min(3, smallest)
-        if folds < 2:
+        if folds < 2 or not self.calibrate:
             return 5.0  # too few rows per label to hold any out; a moderate default
         cv = StratifiedKFold(folds, shuffle=True, random_state=SEED)
         scores = cross_val_predict(self._svm(), x, labels, cv=cv, method="decision_function")
