@@ -100,6 +100,13 @@ def _seed_demo(
         f"demo district: {counts['regions']} regions, {counts['departments']} departments, "
         f"{counts['users']} users"
     )
+    from civicloop.enterprise.demo import seed_enterprises
+    from civicloop.intake.gazetteer import seed_gazetteer
+
+    with console.status("generating the gazetteer (roads, compounds, landmarks)…"):
+        places = seed_gazetteer(p, seed=seed)
+    firms = seed_enterprises(p, seed=seed)
+    console.print(f"demo gazetteer: {places} places; demo enterprises: {firms}")
     return True
 
 
