@@ -99,6 +99,8 @@ def _one(value: Any) -> dict[str, Any]:
     return value[0] if isinstance(value, list) else value
 
 
+# ~10-20 s: two fresh interpreters (the apikey command and the server) import the whole app.
+@pytest.mark.slow
 def test_the_pypi_open311_client_files_and_follows_a_request(
     server: tuple[str, str], where: tuple[float, float]
 ) -> None:
