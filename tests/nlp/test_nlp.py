@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from civicloop.cli import app as cli_app
 from civicloop.core.errors import InputError
-from civicloop.nlp import evaluate, models, service
+from civicloop.nlp import evaluate, features, models, service
 from civicloop.nlp.store import classifier_corrections
 from civicloop.runtime import Platform
 from tests.helpers import login
@@ -224,6 +225,14 @@ def test_a_tampered_model_file_is_refused(platform: Platform) -> None:
     models._cache.clear()  # a new process: nothing loaded yet
     with pytest.raises(models.ModelFileError, match="sha256"):
         service.classify(platform, "公交车太少了")
+
+
+def test_the_fast_scorer_agrees_with_the_pipeline(tmp_path: Path) -> None:
+    data = evaluate.read_csv(small_csv(tmp_path), ["title", "detail"], "category")
+    pipeline = features.build_pipeline().fit(data.texts, data.labels)
+    scorer = features.FastScorer(pipeline)
+    for text in [*data.texts[:5], "化工厂的烟囱冒黑烟", "完全无关的句子 xyz", ""]:
+        assert np.allclose(scorer.probabilities(text), pipeline.predict_proba([text])[0])
 
 
 def test_a_pinned_version_that_does_not_exist_is_an_error(tmp_path: Path) -> None:

@@ -28,6 +28,13 @@ TextCols = Annotated[
     typer.Option("--text-col", help="text column; repeat it (the first is weighted as the title)"),
 ]
 LabelCol = Annotated[str, typer.Option("--label-col", help="label column")]
+TaxonomyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--taxonomy",
+        help="label-hierarchy CSV (label, then sub-category names): extra training sentences",
+    ),
+]
 VersionOpt = Annotated[str | None, typer.Option("--version", help="name of the new version")]
 
 
@@ -38,6 +45,7 @@ def train(
     label_col: LabelCol = "label",
     version: VersionOpt = None,
     folds: Annotated[int, typer.Option(help="cross-validation folds for the CSV model")] = 5,
+    taxonomy: TaxonomyOpt = None,
     data_dir: DataDir = None,
 ) -> None:
     """Train a new model version (the router from catalogue + corrections, or from a CSV)."""
@@ -47,9 +55,10 @@ def train(
             model = service.train_router(p, version=version)
         else:
             data = evaluate.read_csv(csv, text_col or [], label_col)
+            prior = evaluate.read_taxonomy(taxonomy, data.labels) if taxonomy else None
             scores = {}
             if folds >= 2 and evaluate.usable_folds(data.labels, folds, label_col) >= 2:
-                result = evaluate.cross_validate(data, folds=folds)
+                result = evaluate.cross_validate(data, folds=folds, prior=prior)
                 scores = {
                     "folds": result.folds,
                     "accuracy": round(result.accuracy, 4),
@@ -62,6 +71,7 @@ def train(
                 source=f"csv:{csv.name}",
                 version=version,
                 cv_scores=scores,
+                prior=(prior.texts, prior.labels) if prior else None,
             )
     except CivicError as exc:
         fail(exc)
@@ -85,11 +95,13 @@ def eval_(
     text_col: TextCols = None,
     label_col: LabelCol = "label",
     folds: Annotated[int, typer.Option(help="stratified cross-validation folds")] = 5,
+    taxonomy: TaxonomyOpt = None,
 ) -> None:
     """Cross-validate the classifier on a CSV: accuracy, macro-F1 and the confusion matrix."""
     try:
         data = evaluate.read_csv(csv, text_col or [], label_col)
-        result = evaluate.cross_validate(data, folds=folds)
+        prior = evaluate.read_taxonomy(taxonomy, data.labels) if taxonomy else None
+        result = evaluate.cross_validate(data, folds=folds, prior=prior)
     except CivicError as exc:
         fail(exc)
     table = Table(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 
 from civicloop.core.errors import InputError
 from civicloop.nlp import features
@@ -99,19 +100,60 @@ def usable_folds(labels: Sequence[str], wanted: int, label_col: str = "label") -
     return folds
 
 
-def cross_validate(data: Dataset, *, folds: int = 5, seed: int = features.SEED) -> CVResult:
-    """Stratified k-fold predictions of the classifier; every row predicted once, unseen."""
+def read_taxonomy(path: Path, labels: Sequence[str] | None = None) -> Dataset:
+    """Label-description sentences from a taxonomy CSV: the first column is the label, the
+    other columns (sub-category names …) joined make the sentence. Rows whose label is not in
+    ``labels`` (when given) are left out: they would add classes the data never has."""
+    keep = set(labels) if labels is not None else None
+    texts, out = [], []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)  # header
+            for row in reader:
+                if len(row) < 2 or not row[0].strip():
+                    continue
+                label = row[0].strip()
+                if keep is not None and label not in keep:
+                    continue
+                texts.append(" ".join(c.strip() for c in row[1:] if c.strip()))
+                out.append(label)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"无法读取分类体系文件: {path} ({exc})", field="taxonomy", rule="readable"
+        ) from exc
+    return Dataset(texts, out)
+
+
+def cross_validate(
+    data: Dataset,
+    *,
+    folds: int = 5,
+    seed: int = features.SEED,
+    prior: Dataset | None = None,
+    pipeline: Callable[[], Any] | None = None,
+) -> CVResult:
+    """Stratified k-fold predictions; every row predicted once by a model that never saw it.
+
+    ``prior`` rows (taxonomy sentences) join every training fold and are never predicted.
+    """
     k = usable_folds(data.labels, folds)
     cv = StratifiedKFold(k, shuffle=True, random_state=seed)
+    x = np.asarray(data.texts, dtype=object)
     y = np.asarray(data.labels)
-    predicted = cross_val_predict(
-        features.build_pipeline(calibrate=False), np.asarray(data.texts, dtype=object), y, cv=cv
-    )
+    make = pipeline or (lambda: features.build_pipeline(calibrate=False))
+    predicted = np.empty(len(y), dtype=object)
+    for train, test in cv.split(x, y):
+        tx, ty = list(x[train]), list(y[train])
+        if prior is not None:
+            tx += prior.texts
+            ty += prior.labels
+        predicted[test] = make().fit(tx, ty).predict(x[test])
     labels = sorted(set(data.labels))
     return CVResult(
         folds=k,
-        accuracy=float(accuracy_score(y, predicted)),
-        macro_f1=float(f1_score(y, predicted, average="macro")),
+        accuracy=float(accuracy_score(y, predicted.astype(str))),
+        macro_f1=float(f1_score(y, predicted.astype(str), average="macro")),
         labels=labels,
-        confusion=confusion_matrix(y, predicted, labels=labels).tolist(),
+        confusion=confusion_matrix(y, predicted.astype(str), labels=labels).tolist(),
     )

@@ -53,9 +53,19 @@ class LoadedModel:
     names: dict[str, str]  # label → human-readable name
     meta: dict[str, Any] = field(default_factory=dict)
 
+    scorer: Any = None  # features.FastScorer, built on first use
+
     @property
     def labels(self) -> list[str]:
         return [str(x) for x in self.pipeline.classes_]
+
+    def probabilities(self, text: str) -> Any:
+        """Class probabilities for one text, in the order of :attr:`labels`."""
+        if self.scorer is None:
+            from civicloop.nlp.features import FastScorer
+
+            self.scorer = FastScorer(self.pipeline)
+        return self.scorer.probabilities(text)
 
 
 def models_dir(data_dir: Path) -> Path:

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 # real message is stronger evidence than a sentence we wrote ourselves.
 CORRECTION_WEIGHT = 8.0
 COLD_START = "coldstart"
-ROUTER_C = 1.0
+# The router learns from short sentences (names, keywords, one-line examples), where word pairs
+# and character trigrams still carry signal and the margin can be wider than for long letters.
+ROUTER_FEATURES: dict[str, Any] = {"c": 1.0, "word_ngrams": (1, 2), "char_ngrams": (1, 3)}
 
 # Sentences built around an element's name and keywords, as citizens phrase reports.
 _TEMPLATES = (
@@ -80,7 +82,7 @@ def catalogue_sentences(catalogue: Catalogue) -> tuple[list[str], list[str]]:
 
 
 def _router_pipeline() -> Any:
-    return features.build_pipeline(c=ROUTER_C)
+    return features.build_pipeline(**ROUTER_FEATURES)
 
 
 _cold: dict[tuple[str, int], models.LoadedModel] = {}
@@ -134,7 +136,7 @@ def check_text(p: Platform, text: str, *, field: str = "text") -> str:
 def suggest(
     model: models.LoadedModel, text: str, catalogue: Catalogue, top: int
 ) -> list[Suggestion]:
-    probabilities = model.pipeline.predict_proba([text])[0]
+    probabilities = model.probabilities(text)
     order = probabilities.argsort()[::-1][: max(1, top)]
     labels = model.pipeline.classes_
     out = []
@@ -227,17 +229,27 @@ def train_labels(
     source: str,
     version: str | None = None,
     cv_scores: dict[str, float] | None = None,
+    prior: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> models.LoadedModel:
-    """Save a new version trained on a deployment's own labelled messages."""
+    """Save a new version trained on a deployment's own labelled messages.
+
+    ``prior`` adds label-description sentences (e.g. a taxonomy's sub-category names, see
+    ``evaluate.read_taxonomy``) to the training rows.
+    """
     try:
         features.check_training_set(texts, labels)
     except ValueError as exc:
         raise InputError(f"训练数据不可用: {exc}", field="labels", rule="training_set") from exc
-    pipeline = features.build_pipeline().fit(list(texts), list(labels))
+    all_texts, all_labels = list(texts), list(labels)
+    if prior is not None:
+        all_texts += list(prior[0])
+        all_labels += list(prior[1])
+    pipeline = features.build_pipeline().fit(all_texts, all_labels)
     meta: dict[str, Any] = {
         "kind": "labels",
         "source": source,
         "rows": len(texts),
+        "prior_rows": len(all_texts) - len(texts),
         "cv": cv_scores or {},
     }
     return _save(p, version, pipeline, {}, meta)
@@ -247,15 +259,18 @@ def _save(
     p: Platform, version: str | None, pipeline: Any, names: dict[str, str], meta: dict[str, Any]
 ) -> models.LoadedModel:
     now = p.clock.now()
+    union = pipeline["features"]
     data_dir = p.settings.data_dir
     name = version or models.new_version_name(data_dir, now)
     meta = {
         **meta,
         "created_at": now.isoformat(),
         "features": {
-            "word_ngrams": list(features.WORD_NGRAMS),
-            "char_ngrams": list(features.CHAR_NGRAMS),
+            "word_ngrams": list(union["words"].ngram_range),
+            "char_ngrams": list(union["chars"].ngram_range),
             "model": "LinearSVC + softmax temperature",
+            "C": pipeline["clf"].c,
+            "temperature": pipeline["clf"].temperature_,
         },
         "n_labels": len(pipeline.classes_),
     }
