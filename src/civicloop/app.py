@@ -26,6 +26,7 @@ from civicloop.cases import api_attachments, api_nearby, api_patrol
 from civicloop.catalogue import api as catalogue_api
 from civicloop.core import i18n
 from civicloop.core.errors import CivicError
+from civicloop.core.security import MaskingFilter
 from civicloop.enterprise import api as enterprise_api
 from civicloop.intake import api as intake_api
 from civicloop.nlp import api as nlp_api
@@ -35,6 +36,11 @@ from civicloop.runtime import Platform
 from civicloop.web import public as public_pages
 
 log = logging.getLogger("civicloop.http")
+# Error logs may quote what the public typed (a database error echoing a phone number, a
+# request line); every logger that can carry it masks phone, ID numbers and names first.
+for _name in ("civicloop", "civicloop.http", "uvicorn.error", "uvicorn.access"):
+    if not any(isinstance(f, MaskingFilter) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(MaskingFilter())
 PROBLEM = "application/problem+json"
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

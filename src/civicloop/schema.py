@@ -6,6 +6,7 @@ from civicloop.enterprise import store as enterprise_store
 from civicloop.intake import store as intake_store
 from civicloop.ledger import store as ledger_store
 from civicloop.nlp import store as nlp_store
+from civicloop.open311 import store as open311_store
 from civicloop.org import store as org_store
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "ledger_store",
     "metadata",
     "nlp_store",
+    "open311_store",
     "org_store",
 ]

@@ -41,6 +41,7 @@ def present(view: dict[str, Any], actor: Actor) -> dict[str, Any]:
     out = dict(view)
     out["reporter_phone"] = mask_phone(view.get("reporter_phone"))
     out["description"] = mask_text(view.get("description"))
+    out["title"] = mask_text(view.get("title"))
     if actor.role not in (
         Role.DEPARTMENT_HANDLER,
         Role.GRID_WORKER,

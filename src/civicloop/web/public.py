@@ -41,7 +41,9 @@ STATUS_LABELS = {
 }
 
 
-@router.get("/track", response_class=HTMLResponse, summary="Track a report (public page)")
+# A page for people, not an API operation: kept out of the OpenAPI document (the JSON form is
+# GET /api/v1/track/{code}).
+@router.get("/track", response_class=HTMLResponse, include_in_schema=False)
 def track_page(
     request: Request,
     code: Annotated[str | None, Query(max_length=32)] = None,
