@@ -279,14 +279,9 @@ def test_geocode_endpoint(gz_client: TestClient) -> None:
     assert gz_client.get(f"{B}/geocode", params={"q": "金桥新村"}).status_code == 401
 
 
-def _nlp_ready() -> Any:
-    return pytest.importorskip("civicloop.nlp.service")
-
-
 def test_confident_proposal_is_confirmed_in_one_step(
     gz_client: TestClient, gazetteer_platform: Platform
 ) -> None:
-    _nlp_ready()
     p, client = gazetteer_platform, gz_client
     report = _hotline(client, "金桥新村12号楼下水管爆了，水漫到路上")
     proposal = report["proposal"]
@@ -315,7 +310,6 @@ def _corrections(p: Platform) -> list[dict[str, Any]]:
 def test_operator_correction_is_stored_for_the_classifier(
     gz_client: TestClient, gazetteer_platform: Platform
 ) -> None:
-    _nlp_ready()
     p, client = gazetteer_platform, gz_client
     text = "张杨路与浦东南路交叉口红绿灯坏了"
     report = _hotline(client, text)
@@ -352,7 +346,6 @@ def test_a_failing_classifier_loses_no_report(gazetteer_platform: Platform) -> N
     from civicloop.intake.service import submit_report
     from civicloop.org.service import actor_for_user
 
-    _nlp_ready()
     broken = Platform.open(
         replace(gazetteer_platform.settings, nlp_model="/nonexistent/model"),
         clock=gazetteer_platform.clock,

@@ -23,7 +23,6 @@ keeps two confirmations of one report in this process from both filing.
 
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 from dataclasses import asdict
@@ -39,6 +38,7 @@ from civicloop.intake import store
 from civicloop.intake.geocoder import geocode
 from civicloop.intake.model import OPEN_STATUSES, ReportStatus
 from civicloop.ledger.service import Action, record
+from civicloop.nlp import service as nlp  # the text classifier: suggestions, corrections
 from civicloop.org.model import REPORTER_ROLES, Actor, Role
 from civicloop.runtime import Platform
 
@@ -218,11 +218,6 @@ def propose(p: Platform, text: str, given_grid: str | None = None) -> dict[str, 
     }
 
 
-def _nlp() -> Any:
-    """The text classifier's service module (imported late: it loads its model on first use)."""
-    return importlib.import_module("civicloop.nlp.service")
-
-
 def classify(
     p: Platform, text: str, problems: list[str]
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -231,7 +226,6 @@ def classify(
     ([], None) and a problem noted when the classifier fails.
     """
     try:
-        nlp = _nlp()
         got = nlp.classify(p, text, top=3)
         version = str(nlp.active_version(p))
     except Exception as exc:  # a classifier fault must not lose the report
@@ -401,7 +395,7 @@ def confirm_report(
             )
             if corrected:
                 # the classifier learns from it at its next training (same transaction)
-                _nlp().record_correction(
+                nlp.record_correction(
                     conn,
                     text=row["text"],
                     predicted=top,
