@@ -49,7 +49,7 @@ python3 -m pytest -n 2 -q
 
 if [ -n "$PG_URL" ]; then
   echo "== storage, service and API tests on PostgreSQL"
-  CIVICLOOP_TEST_DATABASE_URL="$PG_URL" python3 -m pytest -n 2 -q tests/cases tests/api tests/ledger tests/org
+  CIVICLOOP_TEST_DATABASE_URL="$PG_URL" python3 -m pytest -n 2 -q tests/cases tests/api tests/ledger tests/org tests/open311 tests/enterprise tests/intake tests/nlp
 else
   echo "PostgreSQL is not available: the PostgreSQL run was skipped" >&2
   exit 1

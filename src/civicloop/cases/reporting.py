@@ -7,6 +7,7 @@ the ledger — one transaction, so an acknowledged report is a stored report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,11 +68,19 @@ _COUNTER = (
 
 
 def report_case(
-    p: Platform, actor: Actor, draft: CaseDraft, *, request_id: str = "-"
+    p: Platform,
+    actor: Actor,
+    draft: CaseDraft,
+    *,
+    request_id: str = "-",
+    also: Callable[[Connection, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Record a report as a case in status ``reported`` and start the acceptance clock.
 
-    Raises InputError for an unknown element, a place outside the district, or text too long.
+    ``also(conn, view)`` runs inside the same transaction once the case (or the attachment to
+    a master case) is written: a channel stores what it alone knows (an Open311 token, an
+    intake record) atomically with the case. Raises InputError for an unknown element, a
+    place outside the district, or text too long.
     """
     element = p.catalogue.element(draft.element_code)
     if element is None:
@@ -102,7 +111,10 @@ def report_case(
             else []
         )
         if dupes and dupes[0].certain:
-            return _attach(conn, raw, actor, draft, description, dupes[0], now, request_id)
+            view = _attach(conn, raw, actor, draft, description, dupes[0], now, request_id)
+            if also is not None:
+                also(conn, view)
+            return view
         route = p.route(conn, element.code, path)
         row: dict[str, Any] = {
             "id": new_uuid(),
@@ -168,27 +180,30 @@ def report_case(
             at=now,
             request_id=request_id,
         )
-    return {
-        **row,
-        "rework_count": 0,
-        "return_count": 0,
-        "reopen_count": 0,
-        "extension_count": 0,
-        "version": 1,
-        "filing_condition": None,
-        "closure_type": None,
-        "lead_department": None,
-        "master_case_id": None,
-        "verification_passed": None,
-        "satisfaction": None,
-        "handle_due_at": None,
-        "filed_at": None,
-        "dispatched_at": None,
-        "closed_at": None,
-        "assignments": {},
-        "duplicate_of": None,
-        "duplicate_candidates": [c.as_dict() for c in dupes],
-    }
+        view = {
+            **row,
+            "rework_count": 0,
+            "return_count": 0,
+            "reopen_count": 0,
+            "extension_count": 0,
+            "version": 1,
+            "filing_condition": None,
+            "closure_type": None,
+            "lead_department": None,
+            "master_case_id": None,
+            "verification_passed": None,
+            "satisfaction": None,
+            "handle_due_at": None,
+            "filed_at": None,
+            "dispatched_at": None,
+            "closed_at": None,
+            "assignments": {},
+            "duplicate_of": None,
+            "duplicate_candidates": [c.as_dict() for c in dupes],
+        }
+        if also is not None:
+            also(conn, view)
+    return view
 
 
 _ATTACH = (

@@ -4,9 +4,8 @@ A ``POST requests`` becomes a case by :func:`civicloop.cases.service.report_case
 ``channel=open311`` and the API key's machine client as the reporting actor — the same
 validation, numbering, routing, duplicate check, SLA clock and ledger as every other channel.
 The Open311-only fields (token, e-mail, device/account ids, media URL, attributes) are then
-stored in ``open311_requests``. These are two transactions because ``report_case`` owns its
-own; if the second failed, the case would still stand (a real report is never lost) but would
-not be listed through Open311.
+stored in ``open311_requests`` inside the same transaction (``report_case(..., also=...)``),
+so a request is listed through Open311 exactly when its case exists.
 
 Public reads (``GET requests``, ``GET requests/{id}``, updates) show only cases filed through
 Open311, and never a reporter's name, phone or e-mail; phone and ID numbers typed into a
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, insert, select
 
 from civicloop.cases import service as cases
 from civicloop.cases import store as case_store
@@ -149,10 +148,10 @@ def submit_request(
         reporter_name=sub.reporter_name,
         reporter_phone=sub.phone,
     )
-    view = cases.report_case(p, actor, draft, request_id=request_id)
     token = secrets.token_hex(8)
     now = p.clock.now()
-    with p.db.write() as conn:
+
+    def store_request(conn: Connection, view: dict[str, Any]) -> None:
         conn.execute(
             insert(open311_requests).values(
                 token=token,
@@ -169,6 +168,8 @@ def submit_request(
                 requested_at=now,
             )
         )
+
+    view = cases.report_case(p, actor, draft, request_id=request_id, also=store_request)
     notice = m.deadline_text(p.catalogue, e, chosen)
     if view.get("duplicate_of"):
         notice = f"同一问题已有人上报，您的上报已并入该请求。{notice}"
