@@ -223,6 +223,7 @@ def test_a_tampered_model_file_is_refused(platform: Platform) -> None:
     model_file = platform.settings.data_dir / "models" / "v1" / "model.joblib"
     model_file.write_bytes(model_file.read_bytes() + b"\x00")
     models._cache.clear()  # a new process: nothing loaded yet
+    service._active.clear()
     with pytest.raises(models.ModelFileError, match="sha256"):
         service.classify(platform, "公交车太少了")
 

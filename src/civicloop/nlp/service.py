@@ -18,6 +18,7 @@ one matrix product (well under 10 ms; see ``benchmarks/nlp.py``).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,11 +110,22 @@ def _cold_start(catalogue: Catalogue) -> models.LoadedModel:
     return hit
 
 
+# Which model is active is looked up on disk at most this often per data directory: a
+# classify call should not list and parse every meta.json. A model trained in this process is
+# seen at once (training clears the table); one trained by another process within this time.
+ACTIVE_CACHE_SECONDS = 5.0
+_active: dict[tuple[str, str], tuple[float, models.LoadedModel | None]] = {}
+
+
 def active_model(p: Platform) -> models.LoadedModel:
-    directory = models.resolve_directory(p.settings.data_dir, p.settings.nlp_model)
-    if directory is None:
-        return _cold_start(p.catalogue)
-    return models.load_model(directory)
+    key = (str(p.settings.data_dir), p.settings.nlp_model)
+    now = time.monotonic()
+    hit = _active.get(key)
+    if hit is None or now - hit[0] > ACTIVE_CACHE_SECONDS:
+        directory = models.resolve_directory(p.settings.data_dir, p.settings.nlp_model)
+        hit = (now, None if directory is None else models.load_model(directory))
+        _active[key] = hit
+    return hit[1] if hit[1] is not None else _cold_start(p.catalogue)
 
 
 def active_version(p: Platform) -> str:
@@ -275,4 +287,5 @@ def _save(
         "n_labels": len(pipeline.classes_),
     }
     directory = models.save_model(data_dir, name, pipeline, names=names, meta=meta)
+    _active.clear()
     return models.load_model(directory)
