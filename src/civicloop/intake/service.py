@@ -28,7 +28,7 @@ import threading
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
 from civicloop.cases import service as cases
 from civicloop.cases.model import Channel
@@ -351,10 +351,11 @@ def confirm_report(
             reporter_phone=row["contact_phone"],
             **place,
         )
-        case = cases.report_case(p, reporter, draft, request_id=request_id)
         now = p.clock.now()
         corrected = top is not None and chosen != top
-        with p.db.write() as conn:
+
+        def decide(conn: Connection, case: dict[str, Any]) -> None:
+            """The decision, its trace and the correction commit with the case, or none do."""
             c = store.intake_reports.c
             done = conn.execute(
                 update(store.intake_reports)
@@ -404,6 +405,8 @@ def confirm_report(
                     at=now,
                     model_version=str(proposal.get("model_version") or "unknown"),
                 )
+
+        case = cases.report_case(p, reporter, draft, request_id=request_id, also=decide)
     return {
         **row,
         "status": str(ReportStatus.CONFIRMED),
