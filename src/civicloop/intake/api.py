@@ -10,13 +10,15 @@ without a need (anyone but the queue roles and the reporter).
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from civicloop.cases.api import ActorDep, PlatformDep, RequestId, on_writer, present
 from civicloop.core.auth import require_roles
-from civicloop.core.errors import ForbiddenError
+from civicloop.core.errors import ForbiddenError, InputError
+from civicloop.core.photos import attachment_store, gps_from_exif
 from civicloop.core.security import mask_phone, mask_text
 from civicloop.intake import schemas as s
 from civicloop.intake import service
@@ -48,6 +50,66 @@ async def create_report(
     if actor.role not in service.REPORT_ROLES:
         raise ForbiddenError("this role does not record reports", role=str(actor.role))
     row = await on_writer(p, service.submit_report, p, actor, **body.model_dump(), request_id=rid)
+    return shown(row, actor)
+
+
+MAX_PHOTOS = 5
+
+
+@router.post(
+    "/reports/with-photos",
+    status_code=201,
+    response_model=s.ReportRead,
+    summary="Report in words with photos (multipart); a photo's EXIF GPS places it when no lon/lat",
+)
+async def create_report_with_photos(
+    p: PlatformDep,
+    actor: ActorDep,
+    rid: RequestId,
+    text: Annotated[str, Form(max_length=100_000)],
+    photos: Annotated[list[UploadFile], File(description="1 to 5 photos")],
+    channel: Annotated[Literal["hotline", "web", "app"] | None, Form()] = None,
+    lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
+    contact_name: Annotated[str | None, Form(max_length=64)] = None,
+    contact_phone: Annotated[str | None, Form(max_length=32)] = None,
+) -> dict[str, Any]:
+    if actor.role not in service.REPORT_ROLES:
+        raise ForbiddenError("this role does not record reports", role=str(actor.role))
+    if not photos or len(photos) > MAX_PHOTOS:
+        raise InputError(f"send 1 to {MAX_PHOTOS} photos", field="photos", rule="count")
+    store = attachment_store(p.settings.data_dir, p.settings.max_upload_bytes)
+    metas: list[dict[str, Any]] = []
+    gps: tuple[float, float] | None = None
+    for upload in photos:
+        content_type = (upload.content_type or "").split(";")[0].strip()
+        stored = await store.put_upload(upload, content_type, field="photos")
+        metas.append(
+            {
+                "filename": Path(upload.filename or "photo").name[:200],
+                "content_type": stored.content_type,
+                "size": stored.size,
+                "sha256": stored.sha256,
+            }
+        )
+        if gps is None and stored.content_type.startswith("image/"):
+            gps = gps_from_exif(stored.path.read_bytes())
+    if (lon is None or lat is None) and gps is not None:
+        lon, lat = gps  # the phone's position when the photo was taken
+    row = await on_writer(
+        p,
+        service.submit_report,
+        p,
+        actor,
+        text=text,
+        channel=channel,
+        lon=lon,
+        lat=lat,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        photos=metas,
+        request_id=rid,
+    )
     return shown(row, actor)
 
 

@@ -86,6 +86,7 @@ class ReportRead(BaseModel):
     decided_at: datetime | None
     decided_by: str | None
     reason: str | None
+    photos: list[dict[str, Any]] | None = None  # sha256, content_type, size, filename each
 
 
 class ConfirmRead(ReportRead):

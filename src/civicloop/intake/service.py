@@ -73,9 +73,13 @@ def submit_report(
     lat: float | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    photos: list[dict[str, Any]] | None = None,
     request_id: str = "-",
 ) -> dict[str, Any]:
     """Store a free-text report with its proposal; it is ``proposed`` or in ``triage``.
+
+    ``photos`` are already checked and stored (``core.photos``); their metadata is kept with
+    the report and becomes evidence of the case when it is confirmed.
 
     Raises InputError for empty or oversized text, a bad channel, a malformed phone, or a
     given position outside the district (each naming the field).
@@ -133,6 +137,7 @@ def submit_report(
         "decided_at": None,
         "decided_by": None,
         "reason": None,
+        "photos": photos or None,
     }
     with p.db.write() as conn:
         conn.execute(store.intake_reports.insert().values(**row))
@@ -349,6 +354,7 @@ def confirm_report(
             address=address,
             reporter_name=row["contact_name"],
             reporter_phone=row["contact_phone"],
+            photos=tuple(row.get("photos") or ()),
             **place,
         )
         now = p.clock.now()

@@ -58,5 +58,8 @@ intake_reports = Table(
     Column("decided_at", UTCDateTime(), nullable=True),
     Column("decided_by", String(64), nullable=True),
     Column("reason", Text, nullable=True),
+    # photos sent with the report, already checked and stored (core.photos): sha256, type,
+    # size, filename each; they become evidence notes of the case on confirmation
+    Column("photos", JSONType, nullable=True),
 )
 Index("ix_intake_reports_status_created_at", intake_reports.c.status, intake_reports.c.created_at)

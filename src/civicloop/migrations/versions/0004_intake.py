@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("decided_at", civicloop.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("photos", _json(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_intake_reports")),
     )
     with op.batch_alter_table("intake_reports", schema=None) as batch_op:
