@@ -98,11 +98,14 @@ def build_pipeline(
     min_df: int = 1,
     max_df: float = 1.0,
     calibrate: bool = True,
+    temperature: float | None = None,
+    tol: float = 1e-4,
 ) -> Pipeline:
     """The untrained feature + model pipeline; ``fit(texts, labels)`` trains it.
 
     ``calibrate=False`` skips the temperature fit (three extra SVM fits): for cross-validation,
-    which only needs the predicted label.
+    which only needs the predicted label. A given ``temperature`` is used as is, also without
+    the fit. ``tol`` is the SVM solver's stopping tolerance (looser = fewer iterations).
     """
     union = FeatureUnion(
         [
@@ -131,7 +134,9 @@ def build_pipeline(
             ),
         ]
     )
-    model = CalibratedSVC(c=c, class_weight=class_weight, calibrate=calibrate)
+    model = CalibratedSVC(
+        c=c, class_weight=class_weight, calibrate=calibrate, temperature=temperature, tol=tol
+    )
     return Pipeline([("features", union), ("clf", model)])
 
 
@@ -146,14 +151,23 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     """A one-vs-rest linear SVM whose scores a fitted softmax temperature turns into probabilities."""
 
     def __init__(
-        self, c: float = DEFAULT_C, class_weight: str | None = "balanced", calibrate: bool = True
+        self,
+        c: float = DEFAULT_C,
+        class_weight: str | None = "balanced",
+        calibrate: bool = True,
+        temperature: float | None = None,
+        tol: float = 1e-4,
     ) -> None:
         self.c = c
         self.class_weight = class_weight
         self.calibrate = calibrate
+        self.temperature = temperature
+        self.tol = tol
 
     def _svm(self) -> LinearSVC:
-        return LinearSVC(C=self.c, class_weight=self.class_weight, random_state=SEED)
+        return LinearSVC(
+            C=self.c, class_weight=self.class_weight, tol=self.tol, random_state=SEED
+        )
 
     def fit(self, x: object, y: Sequence[str], sample_weight: object = None) -> CalibratedSVC:
         labels = np.asarray(y)
@@ -163,6 +177,8 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_temperature(self, x: object, labels: np.ndarray) -> float:
+        if self.temperature is not None:
+            return float(self.temperature)
         smallest = int(np.unique(labels, return_counts=True)[1].min())
         folds = min(3, smallest)
         if folds < 2 or not self.calibrate:

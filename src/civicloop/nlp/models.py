@@ -25,9 +25,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-# joblib: scikit-learn's own persistence (numpy arrays stored efficiently); comes with sklearn.
-import joblib
-
 from civicloop.core.errors import InputError, NotFoundError, UnavailableError
 
 MODEL_FILE = "model.joblib"
@@ -102,17 +99,27 @@ def save_model(
             f"模型版本已存在: {version} (model version exists)", field="version", rule="unique"
         )
     target.mkdir(parents=True)
+    write_model(target, pipeline, names=names, meta={**meta, "version": version})
+    return target
+
+
+def write_model(
+    target: Path, pipeline: Any, *, names: dict[str, str], meta: dict[str, Any]
+) -> None:
+    """Write ``model.joblib`` and ``meta.json`` (with the model file's sha256) into ``target``."""
+    # joblib: scikit-learn's own persistence (numpy arrays stored efficiently); comes with
+    # sklearn. Imported here, not at module import, so importing the service stays cheap.
+    import joblib
+
     model_path = target / MODEL_FILE
     joblib.dump(pipeline, model_path, compress=3)
     full = {
         **meta,
-        "version": version,
         "labels": {str(label): names.get(str(label), str(label)) for label in pipeline.classes_},
         "model_file": MODEL_FILE,
         "sha256": sha256_of(model_path),
     }
     (target / META_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2), "utf-8")
-    return target
 
 
 def read_meta(directory: Path) -> dict[str, Any]:
@@ -183,6 +190,8 @@ def load_model(directory: Path) -> LoadedModel:
                 f"模型文件校验失败，拒绝加载: {model_path} (sha256 mismatch: the model file was"
                 " changed after training)",
             )
+        import joblib  # see write_model
+
         pipeline = joblib.load(model_path)
         names = {str(k): str(v) for k, v in dict(meta.get("labels", {})).items()}
         loaded = LoadedModel(directory.name, pipeline, names, meta)
