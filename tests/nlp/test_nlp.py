@@ -45,6 +45,31 @@ def test_cold_start_puts_the_right_element_first(platform: Platform, text: str, 
     assert service.active_version(platform).startswith("coldstart-")
 
 
+def test_the_cold_start_router_is_kept_as_a_checked_model_file(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "_cold", {})  # a new process: nothing built yet
+    text = "小区门口的井盖不见了，晚上很危险"
+    built = service.classify(platform, text)
+    [directory] = (platform.settings.data_dir / "models" / service.COLD_START).iterdir()
+    meta = json.loads((directory / "meta.json").read_text("utf-8"))
+    assert meta["sha256"] == models.sha256_of(directory / "model.joblib")
+    assert meta["kind"] == "router" and meta["source"] == "catalogue"
+    # the cold start is not a saved version: it does not become the active model
+    assert models.list_versions(platform.settings.data_dir) == []
+
+    monkeypatch.setattr(service, "_cold", {})  # the next process loads the file
+    assert service.classify(platform, text) == built
+    assert service.active_version(platform).startswith("coldstart-")
+
+    model_file = directory / "model.joblib"
+    model_file.write_bytes(model_file.read_bytes() + b"\x00")
+    monkeypatch.setattr(service, "_cold", {})
+    models._cache.clear()
+    # a tampered file is refused (never unpickled); the router is trained again instead
+    assert service.classify(platform, text)[0].label == built[0].label
+
+
 def test_empty_text_is_refused_naming_the_field(platform: Platform) -> None:
     with pytest.raises(InputError) as err:
         service.classify(platform, "   ")

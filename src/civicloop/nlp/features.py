@@ -165,9 +165,7 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
         self.tol = tol
 
     def _svm(self) -> LinearSVC:
-        return LinearSVC(
-            C=self.c, class_weight=self.class_weight, tol=self.tol, random_state=SEED
-        )
+        return LinearSVC(C=self.c, class_weight=self.class_weight, tol=self.tol, random_state=SEED)
 
     def fit(self, x: object, y: Sequence[str], sample_weight: object = None) -> CalibratedSVC:
         labels = np.asarray(y)
