@@ -20,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -134,6 +135,7 @@ def _spots(p: Platform, path: str, spacing_m: float = 60.0) -> list[tuple[float,
             g for g in org.list_regions(conn, level=RegionLevel.GRID) if g.path.startswith(path)
         ]
     found: list[tuple[float, float]] = []
+    rng = random.Random(7)
     for g in grids:
         shape = p.grids.geometry(g.code)
         x0, y0, x1, y1 = shape.bounds
@@ -143,8 +145,11 @@ def _spots(p: Platform, path: str, spacing_m: float = 60.0) -> list[tuple[float,
         while y < y1:
             x = x0 + dlon / 2
             while x < x1:
-                if shape.contains(Point(x, y)):
-                    found.append((x, y))
+                # jittered like real positions (a lattice row would share one latitude)
+                jx = x + rng.uniform(-0.3, 0.3) * dlon
+                jy = y + rng.uniform(-0.3, 0.3) * dlat
+                if shape.contains(Point(jx, jy)):
+                    found.append((jx, jy))
                 x += dlon
             y += dlat
     assert found, "no grid under the grid worker's territory"
@@ -170,6 +175,9 @@ def _wait(port: int, path: str) -> None:
     raise SystemExit(f"server on {port} did not start")
 
 
+_NEXT_BODY = [0]
+
+
 def _load(
     port: int,
     path: str,
@@ -178,17 +186,21 @@ def _load(
     total: int,
     threads: int,
 ) -> tuple[float, list[float], int]:
+    """POST ``total`` requests from ``threads`` keep-alive clients; every request of every call
+    takes the next body, so no two filings describe the same problem at the same place."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     per = total // threads
+    start = _NEXT_BODY[0]
+    _NEXT_BODY[0] += per * threads
 
-    def worker() -> None:
+    def worker(k: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         bad = 0
         for i in range(per):
-            body = bodies[i % len(bodies)]
+            body = bodies[(start + k * per + i) % len(bodies)]
             t = time.perf_counter()
             conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -200,7 +212,7 @@ def _load(
             latencies.extend(mine)
             errors[0] += bad
 
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
     t0 = time.perf_counter()
     for t in ts:
         t.start()
@@ -211,7 +223,7 @@ def _load(
 
 def bench_http(data_dir: Path, p: Platform, requests: int, threads: int) -> dict[str, float]:
     e = _element(p)
-    spots = _spots(p, "/", spacing_m=400.0)
+    spots = _spots(p, "/", spacing_m=250.0)
     env = {**os.environ, "CIVICLOOP_SWEEP_INTERVAL_SECONDS": "0"}
     port, bare_port = _free_port(), _free_port()
     server = subprocess.Popen(
