@@ -10,7 +10,6 @@ proactive discovery (主动发现), not as a citizen's report.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -21,7 +20,7 @@ from civicloop.cases.api import PlatformDep, RequestId, on_writer, present
 from civicloop.cases.model import Channel
 from civicloop.core.auth import require_roles
 from civicloop.core.errors import InputError
-from civicloop.core.photos import attachment_store, gps_from_exif
+from civicloop.core.photos import attachment_store, store_photos
 from civicloop.org.model import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -46,26 +45,9 @@ async def patrol_report(
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     title: Annotated[str, Form(max_length=200)] = "",
 ) -> dict[str, Any]:
-    if not photos or len(photos) > MAX_PHOTOS:
-        raise InputError(
-            f"a patrol report needs 1 to {MAX_PHOTOS} photos", field="photos", rule="count"
-        )
     store = attachment_store(p.settings.data_dir, p.settings.max_upload_bytes)
-    metas: list[dict[str, Any]] = []
-    position = (lon, lat) if lon is not None and lat is not None else None
-    for upload in photos:
-        content_type = (upload.content_type or "").split(";")[0].strip()
-        stored = await store.put_upload(upload, content_type, field="photos")
-        metas.append(
-            {
-                "filename": Path(upload.filename or "photo").name[:200],
-                "content_type": stored.content_type,
-                "size": stored.size,
-                "sha256": stored.sha256,
-            }
-        )
-        if position is None and stored.content_type.startswith("image/"):
-            position = gps_from_exif(stored.path.read_bytes())
+    metas, gps = await store_photos(store, list(photos), field="photos", most=MAX_PHOTOS)
+    position = (lon, lat) if lon is not None and lat is not None else gps
     if position is None:
         raise InputError(
             "give the position (lon and lat) or a photo with GPS in its EXIF",

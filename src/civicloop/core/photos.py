@@ -207,6 +207,41 @@ class _Sink:
         self.tmp.unlink(missing_ok=True)
 
 
+class NamedUpload(AsyncReadable, Protocol):
+    """An upload with the client's file name and declared type (Starlette's ``UploadFile``)."""
+
+    filename: str | None
+    content_type: str | None
+
+
+async def store_photos(
+    store: AttachmentStore, uploads: list[NamedUpload], *, field: str, most: int
+) -> tuple[list[dict[str, object]], tuple[float, float] | None]:
+    """Check and store the photos of one report: their note metadata, and the first EXIF GPS.
+
+    Refuses (naming ``field``) no photo, more than ``most``, a wrong type, a file that is not
+    what it claims or over the size limit — before the caller writes anything else.
+    """
+    if not uploads or len(uploads) > most:
+        raise InputError(f"send 1 to {most} photos", field=field, rule="count")
+    metas: list[dict[str, object]] = []
+    gps: tuple[float, float] | None = None
+    for upload in uploads:
+        content_type = (upload.content_type or "").split(";")[0].strip()
+        stored = await store.put_upload(upload, content_type, field=field)
+        metas.append(
+            {
+                "filename": Path(upload.filename or "photo").name[:200],
+                "content_type": stored.content_type,
+                "size": stored.size,
+                "sha256": stored.sha256,
+            }
+        )
+        if gps is None and stored.content_type in IMAGE_TYPES:
+            gps = gps_from_exif(stored.path.read_bytes())
+    return metas, gps
+
+
 def attachment_store(data_dir: Path, max_bytes: int) -> AttachmentStore:
     """The deployment's store: ``attachment_store(p.settings.data_dir, p.settings.max_upload_bytes)``."""
     return AttachmentStore(data_dir / "attachments", max_bytes=max_bytes)

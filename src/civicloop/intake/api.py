@@ -10,15 +10,14 @@ without a need (anyone but the queue roles and the reporter).
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from civicloop.cases.api import ActorDep, PlatformDep, RequestId, on_writer, present
 from civicloop.core.auth import require_roles
-from civicloop.core.errors import ForbiddenError, InputError
-from civicloop.core.photos import attachment_store, gps_from_exif
+from civicloop.core.errors import ForbiddenError
+from civicloop.core.photos import attachment_store, store_photos
 from civicloop.core.security import mask_phone, mask_text
 from civicloop.intake import schemas as s
 from civicloop.intake import service
@@ -76,24 +75,8 @@ async def create_report_with_photos(
 ) -> dict[str, Any]:
     if actor.role not in service.REPORT_ROLES:
         raise ForbiddenError("this role does not record reports", role=str(actor.role))
-    if not photos or len(photos) > MAX_PHOTOS:
-        raise InputError(f"send 1 to {MAX_PHOTOS} photos", field="photos", rule="count")
     store = attachment_store(p.settings.data_dir, p.settings.max_upload_bytes)
-    metas: list[dict[str, Any]] = []
-    gps: tuple[float, float] | None = None
-    for upload in photos:
-        content_type = (upload.content_type or "").split(";")[0].strip()
-        stored = await store.put_upload(upload, content_type, field="photos")
-        metas.append(
-            {
-                "filename": Path(upload.filename or "photo").name[:200],
-                "content_type": stored.content_type,
-                "size": stored.size,
-                "sha256": stored.sha256,
-            }
-        )
-        if gps is None and stored.content_type.startswith("image/"):
-            gps = gps_from_exif(stored.path.read_bytes())
+    metas, gps = await store_photos(store, list(photos), field="photos", most=MAX_PHOTOS)
     if (lon is None or lat is None) and gps is not None:
         lon, lat = gps  # the phone's position when the photo was taken
     row = await on_writer(
