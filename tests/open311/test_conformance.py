@@ -308,3 +308,26 @@ def test_a_second_report_of_the_same_problem_joins_the_first(
     assert [x["service_request_id"] for x in listed] == [first["service_request_id"]]
     token = client.get(f"{V2}/tokens/{second['token']}.json").json()[0]
     assert token["service_request_id"] == first["service_request_id"]
+
+
+def test_a_form_body_in_raw_utf8_is_read_as_utf8(
+    client: TestClient, api_key: str, where: tuple[float, float]
+) -> None:
+    """Clients are to percent-escape the form, but some send raw UTF-8 (curl -d): both work."""
+    lon, lat = where
+    raw = f"api_key={api_key}&service_code=E0101&lat={lat}&long={lon}&description=小区门口垃圾堆积"
+    r = client.post(
+        f"{V2}/requests.json",
+        content=raw.encode("utf-8"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200, r.text
+    number = r.json()[0]["service_request_id"]
+    got = client.get(f"{V2}/requests/{number}.json").json()[0]
+    assert got["description"].startswith("小区门口垃圾堆积")
+    bad = client.post(
+        f"{V2}/requests.json",
+        content=b"api_key=x&description=\xff\xfe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert bad.status_code == 400 and "UTF-8" in bad.json()[0]["description"]

@@ -16,12 +16,13 @@ key; the key's machine client is the reporting actor of the case.
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from civicloop.core import i18n
 from civicloop.core.errors import AuthError, CivicError, ForbiddenError, InputError, NotFoundError
@@ -153,8 +154,22 @@ async def _answer(
 
 
 async def _form(request: Request) -> FormData | None:
+    """The POST form. A urlencoded body is decoded as UTF-8 here (the spec's charset) before
+    the query string is split: Starlette reads unescaped bytes as Latin-1, so a client that
+    sends raw UTF-8 instead of percent escapes (curl -d …) would store mojibake."""
     kind = request.headers.get("content-type", "")
-    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    if kind.startswith("application/x-www-form-urlencoded"):
+        try:
+            text = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                "the form body is not UTF-8", field="body", rule="utf-8 (Open311 GeoReport v2)"
+            ) from exc
+        pairs: list[tuple[str, str | UploadFile]] = list(
+            urllib.parse.parse_qsl(text, keep_blank_values=True)
+        )
+        return FormData(pairs)
+    if kind.startswith("multipart/form-data"):
         return await request.form()
     return None
 
