@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,6 +66,19 @@ def problem(status: int, code: str, message: str, request: Request, **extra: Any
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def _warm_up(p: Platform) -> None:
+    """Build or load the text classifier and the geocoder's tokenizer (2–6 s of model loading
+    and jieba's dictionary), so the first free-text report is not the one that waits."""
+    from civicloop.intake.geocoder import geocode
+    from civicloop.nlp.service import classify
+
+    try:
+        classify(p, "路灯不亮")
+        geocode(p, "世纪大道1号")
+    except Exception:  # a failed warm-up is retried by the first real request; never fatal
+        log.exception("warm-up failed")
+
+
 def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +88,10 @@ def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
 
             sweeper = SweeperThread(p, p.settings.sweep_interval_seconds)
             sweeper.start()
+        if (
+            run_sweeper
+        ):  # a served platform: load the classifier and gazetteer off the first request
+            threading.Thread(target=_warm_up, args=(p,), name="warm-up", daemon=True).start()
         yield
         if sweeper:
             sweeper.stop()
