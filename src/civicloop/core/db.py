@@ -100,11 +100,24 @@ class Database:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
     def _checkpoint_loop(self) -> None:
-        """Copy the WAL back into the database every second (PASSIVE: never blocks anyone)."""
+        """Copy the WAL back into the database every second (PASSIVE: never blocks anyone).
+
+        Every ten minutes (and first after a minute) it also refreshes the query planner's
+        statistics (``PRAGMA optimize`` with a bounded ``analysis_limit``): without them SQLite
+        guesses, e.g. scans every open case by status for a nearby search instead of ranging
+        over the latitude index.
+        """
+        ticks = 540
         while not self._stop_checkpoints.wait(1.0):
+            ticks += 1
             try:
                 with self.engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    if ticks >= 600:
+                        ticks = 0
+                        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                        conn.exec_driver_sql("PRAGMA optimize=0x10002")
+                        conn.commit()
             except Exception:  # a missed checkpoint is retried next second; never fatal
                 continue
 
