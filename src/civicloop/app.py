@@ -7,12 +7,13 @@ with stable codes, and the SLA sweeper's lifetime when the app runs as a server.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -105,6 +106,7 @@ def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
     )
     app.state.platform = p
 
+    app.add_middleware(BodyLimitMiddleware, limit=5 * p.settings.max_upload_bytes + 1024 * 1024)
     app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(CivicError)
@@ -219,6 +221,88 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuse a request body larger than the largest legitimate upload before it is read.
+
+    Starlette spools a whole multipart body to disk before an endpoint sees it, so the per-file
+    check of ``core.photos`` alone would still receive gigabytes. A declared ``Content-Length``
+    over the limit is answered 413 at once; a chunked body is counted as it arrives and cut off
+    at the limit. The limit is five photos of ``max_upload_bytes`` plus 1 MiB of form fields.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(scope, send)
+                return
+        seen = 0
+        started = exceeded = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    exceeded = True
+                    raise _TooLarge
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:  # the app's answer to a body we cut off (a parse error): replaced
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        with suppress(_TooLarge):
+            await self.app(scope, counting_receive, watching_send)
+        if exceeded and not started:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        lang = i18n.ZH
+        for name, value in scope.get("headers", ()):
+            if name == b"accept-language":
+                lang = i18n.language(value.decode("latin-1"))
+        body = json.dumps(
+            {
+                "type": "https://civicloop.dev/problems/input.too_large",
+                "title": i18n.title("input.invalid", lang, "Invalid input"),
+                "detail": f"the request body is larger than {self.limit} bytes",
+                "status": 413,
+                "code": "input.too_large",
+                "field": "body",
+                "rule": f"at most {self.limit} bytes",
+                "limit_bytes": self.limit,
+            },
+            ensure_ascii=False,
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

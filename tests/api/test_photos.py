@@ -170,3 +170,28 @@ def test_store_streams_in_chunks_and_stops_at_the_limit(tmp_path: Path) -> None:
     again = store.put_bytes(png(), "image/png")
     assert stored.is_new and not again.is_new and store.path(stored.sha256) == stored.path
     assert store.path("../../etc/passwd") is None
+
+
+def test_a_body_over_the_request_limit_is_refused_before_it_is_read(platform: Platform) -> None:
+    from civicloop.app import create_app
+
+    platform.settings = dataclasses.replace(platform.settings, max_upload_bytes=1000)
+    limit = 5 * 1000 + 1024 * 1024
+    with TestClient(create_app(platform)) as c:
+        h = {**login(c, "gridworker"), "Content-Type": "multipart/form-data; boundary=b"}
+        declared = c.post("/api/v1/patrols", content=b"x" * (limit + 1), headers=h)
+        assert declared.status_code == 413
+        assert declared.json()["field"] == "body" and declared.json()["limit_bytes"] == limit
+
+        def chunks():  # no Content-Length: a file part that never ends, counted as it arrives
+            yield (
+                b'--b\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n'
+                b"Content-Type: image/jpeg\r\n\r\n"
+            )
+            for _ in range(limit // 65536 + 2):
+                yield b"y" * 65536
+
+        streamed = c.post("/api/v1/patrols", content=chunks(), headers=h)
+        assert streamed.status_code == 413, streamed.text
+        small = c.post("/api/v1/nearby", params={"lon": 0, "lat": 0}, content=b"{}")
+        assert small.status_code != 413
