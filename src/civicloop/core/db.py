@@ -195,6 +195,8 @@ class Database:
             yield conn
             cur.execute("COMMIT")
         except BaseException as exc:
+            # What services remembered about committed state (the ledger's tail) is void.
+            conn.info.pop("tx_memo", None)
             # SQLite may already have rolled back (e.g. after a constraint error on COMMIT)
             with contextlib.suppress(sqlite3.OperationalError):
                 cur.execute("ROLLBACK")

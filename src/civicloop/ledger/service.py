@@ -7,8 +7,9 @@ verifies them also builds them.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +39,38 @@ def record(
 ) -> list[LedgerEntry]:
     """Append ``actions`` as consecutive entries in the caller's transaction."""
     raw = Raw(conn)
-    head = store.last_entry(raw)
-    seq, prev = head if head else (0, GENESIS)
+    # On SQLite the writer connection remembers the chain's tail between its transactions
+    # (one query less per action). Another process may have appended meanwhile: then the
+    # first seq collides with the primary key and the tail is read again.
+    memo = conn.info.setdefault("tx_memo", {}) if raw.is_sqlite else None
+    head = memo.get("ledger_tail") if memo is not None else None
+    cached = head is not None
+    if head is None:
+        head = store.last_entry(raw)
+    entries = _seal(actor, actions, head or (0, GENESIS), at, request_id)
+    if not entries:
+        return entries
+    try:
+        store.insert_entries(raw, entries)
+    except sqlite3.IntegrityError:
+        if not cached:
+            raise
+        entries = _seal(actor, actions, store.last_entry(raw) or (0, GENESIS), at, request_id)
+        store.insert_entries(raw, entries)
+    if memo is not None:
+        memo["ledger_tail"] = (entries[-1].seq, entries[-1].hash)
+    return entries
+
+
+def _seal(
+    actor: Actor,
+    actions: list[Action],
+    head: tuple[int, str],
+    at: datetime,
+    request_id: str,
+) -> list[LedgerEntry]:
+    """The entries for ``actions`` after ``head`` (seq, hash), each hashed onto the previous."""
+    seq, prev = head
     entries: list[LedgerEntry] = []
     for a in actions:
         seq += 1
@@ -63,11 +94,9 @@ def record(
             request_id=request_id or "-",
             prev_hash=prev,
         )
-        entry = LedgerEntry(**{**draft.__dict__, "hash": draft.compute_hash()})
+        entry = replace(draft, hash=draft.compute_hash())
         entries.append(entry)
         prev = entry.hash
-    if entries:
-        store.insert_entries(raw, entries)
     return entries
 
 
