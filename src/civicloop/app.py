@@ -7,7 +7,6 @@ with stable codes, and the SLA sweeper's lifetime when the app runs as a server.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -274,35 +273,22 @@ class BodyLimitMiddleware:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        lang = i18n.ZH
-        for name, value in scope.get("headers", ()):
-            if name == b"accept-language":
-                lang = i18n.language(value.decode("latin-1"))
-        body = json.dumps(
-            {
-                "type": "https://civicloop.dev/problems/input.too_large",
-                "title": i18n.title("input.invalid", lang, "Invalid input"),
-                "detail": f"the request body is larger than {self.limit} bytes",
-                "status": 413,
-                "code": "input.too_large",
-                "field": "body",
-                "rule": f"at most {self.limit} bytes",
-                "limit_bytes": self.limit,
-            },
-            ensure_ascii=False,
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        """The same problem body an oversized file gets from ``core.photos`` (413)."""
+        response = problem(
+            413,
+            "input.invalid",
+            f"the request body is larger than {self.limit} bytes",
+            Request(scope),
+            field="body",
+            rule="max_size",
+            limit_bytes=self.limit,
         )
-        await send({"type": "http.response.body", "body": body})
+        response.headers["connection"] = "close"
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,6 @@ keeps two confirmations of one report in this process from both filing.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import asdict
 from typing import Any
 
@@ -58,9 +57,6 @@ def _no_controls(value: str | None, field: str) -> None:
         raise InputError(
             f"{field} contains control characters", field=field, rule="no_control_characters"
         )
-
-
-_DECIDE_LOCK = threading.Lock()
 
 
 def submit_report(
@@ -319,100 +315,99 @@ def confirm_report(
     Raises NotFoundError (missing or out of scope), ConflictError (already decided), InputError
     (no element or place to file with, an unknown element, a place outside the district).
     """
-    with _DECIDE_LOCK:
-        row = _open_report(p, actor, report_id)
-        proposal = row["proposal"] or {}
-        suggestions = proposal.get("suggestions") or []
-        top = suggestions[0]["element_code"] if suggestions else None
-        chosen = element_code or top
-        _no_controls(title, "title")
-        if not chosen:
-            raise InputError(
-                "choose an element: the classifier made no suggestion",
-                field="element_code",
-                rule="required",
-            )
-        if p.catalogue.element(chosen) is None:
-            raise InputError(
-                f"unknown element code {chosen!r}",
-                field="element_code",
-                rule="must be an element of the active catalogue",
-            )
-        place = _place(p, row, proposal, lon, lat, grid_code)
-        is_citizen = Role(row["reporter_role"]) in REPORTER_ROLES
-        reporter = (
-            Actor(id=row["reporter_id"], role=Role(row["reporter_role"]), name="")
-            if is_citizen
-            else actor
+    row = _open_report(p, actor, report_id)
+    proposal = row["proposal"] or {}
+    suggestions = proposal.get("suggestions") or []
+    top = suggestions[0]["element_code"] if suggestions else None
+    chosen = element_code or top
+    _no_controls(title, "title")
+    if not chosen:
+        raise InputError(
+            "choose an element: the classifier made no suggestion",
+            field="element_code",
+            rule="required",
         )
-        address = (proposal.get("address") or {}).get("matched")
-        draft = cases.CaseDraft(
-            element_code=chosen,
-            description=row["text"],
-            channel=Channel(row["channel"]),
-            title=title or "",
-            address=address,
-            reporter_name=row["contact_name"],
-            reporter_phone=row["contact_phone"],
-            photos=tuple(row.get("photos") or ()),
-            **place,
+    if p.catalogue.element(chosen) is None:
+        raise InputError(
+            f"unknown element code {chosen!r}",
+            field="element_code",
+            rule="must be an element of the active catalogue",
         )
-        now = p.clock.now()
-        corrected = top is not None and chosen != top
+    place = _place(p, row, proposal, lon, lat, grid_code)
+    is_citizen = Role(row["reporter_role"]) in REPORTER_ROLES
+    reporter = (
+        Actor(id=row["reporter_id"], role=Role(row["reporter_role"]), name="")
+        if is_citizen
+        else actor
+    )
+    address = (proposal.get("address") or {}).get("matched")
+    draft = cases.CaseDraft(
+        element_code=chosen,
+        description=row["text"],
+        channel=Channel(row["channel"]),
+        title=title or "",
+        address=address,
+        reporter_name=row["contact_name"],
+        reporter_phone=row["contact_phone"],
+        photos=tuple(row.get("photos") or ()),
+        **place,
+    )
+    now = p.clock.now()
+    corrected = top is not None and chosen != top
 
-        def decide(conn: Connection, case: dict[str, Any]) -> None:
-            """The decision, its trace and the correction commit with the case, or none do."""
-            c = store.intake_reports.c
-            done = conn.execute(
-                update(store.intake_reports)
-                .where(and_(c.id == report_id, c.status.in_([str(s) for s in OPEN_STATUSES])))
-                .values(
-                    status=str(ReportStatus.CONFIRMED),
-                    case_id=case["id"],
-                    decided_at=now,
-                    decided_by=actor.id,
-                )
+    def decide(conn: Connection, case: dict[str, Any]) -> None:
+        """The decision, its trace and the correction commit with the case, or none do."""
+        c = store.intake_reports.c
+        done = conn.execute(
+            update(store.intake_reports)
+            .where(and_(c.id == report_id, c.status.in_([str(s) for s in OPEN_STATUSES])))
+            .values(
+                status=str(ReportStatus.CONFIRMED),
+                case_id=case["id"],
+                decided_at=now,
+                decided_by=actor.id,
             )
-            if done.rowcount != 1:
-                raise ConflictError(
-                    "the report was decided meanwhile",
-                    code="intake.already_decided",
-                    case_id=case["id"],
+        )
+        if done.rowcount != 1:
+            raise ConflictError(
+                "the report was decided meanwhile",
+                code="intake.already_decided",
+                case_id=case["id"],
+            )
+        record(
+            conn,
+            actor,
+            [
+                Action(
+                    "intake.confirmed",
+                    "intake_report",
+                    report_id,
+                    before={"status": row["status"], "element_code": top},
+                    after={
+                        "status": "confirmed",
+                        "case_id": case["id"],
+                        "element_code": chosen,
+                        "grid_code": case["grid_code"],
+                        "is_corrected": corrected,
+                    },
                 )
-            record(
+            ],
+            at=now,
+            request_id=request_id,
+        )
+        if corrected:
+            # the classifier learns from it at its next training (same transaction)
+            nlp.record_correction(
                 conn,
-                actor,
-                [
-                    Action(
-                        "intake.confirmed",
-                        "intake_report",
-                        report_id,
-                        before={"status": row["status"], "element_code": top},
-                        after={
-                            "status": "confirmed",
-                            "case_id": case["id"],
-                            "element_code": chosen,
-                            "grid_code": case["grid_code"],
-                            "is_corrected": corrected,
-                        },
-                    )
-                ],
+                text=row["text"],
+                predicted=top,
+                chosen=chosen,
+                actor_id=actor.id,
                 at=now,
-                request_id=request_id,
+                model_version=str(proposal.get("model_version") or "unknown"),
             )
-            if corrected:
-                # the classifier learns from it at its next training (same transaction)
-                nlp.record_correction(
-                    conn,
-                    text=row["text"],
-                    predicted=top,
-                    chosen=chosen,
-                    actor_id=actor.id,
-                    at=now,
-                    model_version=str(proposal.get("model_version") or "unknown"),
-                )
 
-        case = cases.report_case(p, reporter, draft, request_id=request_id, also=decide)
+    case = cases.report_case(p, reporter, draft, request_id=request_id, also=decide)
     return {
         **row,
         "status": str(ReportStatus.CONFIRMED),
@@ -458,40 +453,37 @@ def reject_report(
     _no_controls(reason, "reason")
     if len(reason) > 1000:
         raise InputError("reason is longer than 1000 characters", field="reason", rule="max_length")
-    with _DECIDE_LOCK:
-        row = _open_report(p, actor, report_id)
-        now = p.clock.now()
-        with p.db.write() as conn:
-            c = store.intake_reports.c
-            done = conn.execute(
-                update(store.intake_reports)
-                .where(and_(c.id == report_id, c.status.in_([str(s) for s in OPEN_STATUSES])))
-                .values(
-                    status=str(ReportStatus.REJECTED),
-                    reason=reason,
-                    decided_at=now,
-                    decided_by=actor.id,
-                )
+    row = _open_report(p, actor, report_id)
+    now = p.clock.now()
+    with p.db.write() as conn:
+        c = store.intake_reports.c
+        done = conn.execute(
+            update(store.intake_reports)
+            .where(and_(c.id == report_id, c.status.in_([str(s) for s in OPEN_STATUSES])))
+            .values(
+                status=str(ReportStatus.REJECTED),
+                reason=reason,
+                decided_at=now,
+                decided_by=actor.id,
             )
-            if done.rowcount != 1:
-                raise ConflictError(
-                    "the report was decided meanwhile", code="intake.already_decided"
+        )
+        if done.rowcount != 1:
+            raise ConflictError("the report was decided meanwhile", code="intake.already_decided")
+        record(
+            conn,
+            actor,
+            [
+                Action(
+                    "intake.rejected",
+                    "intake_report",
+                    report_id,
+                    before={"status": row["status"]},
+                    after={"status": "rejected", "reason": reason},
                 )
-            record(
-                conn,
-                actor,
-                [
-                    Action(
-                        "intake.rejected",
-                        "intake_report",
-                        report_id,
-                        before={"status": row["status"]},
-                        after={"status": "rejected", "reason": reason},
-                    )
-                ],
-                at=now,
-                request_id=request_id,
-            )
+            ],
+            at=now,
+            request_id=request_id,
+        )
     return {
         **row,
         "status": str(ReportStatus.REJECTED),
