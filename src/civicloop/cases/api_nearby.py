@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -31,7 +30,7 @@ from civicloop.org.model import Actor, Role
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 MAX_RADIUS_M = 2000
 MAX_ITEMS = 100
-_OPEN = sorted(str(s) for s in OPEN_STATUSES)
+_OPEN = tuple(sorted(str(s) for s in OPEN_STATUSES))
 ScreeningActor = Annotated[
     Actor,
     Depends(
@@ -66,15 +65,11 @@ def nearby(
             field="element_code",
             rule="must be an element of the active catalogue",
         )
-    dlat = radius_m / 111_320.0
-    dlon = dlat / max(0.01, math.cos(math.radians(lat)))
-    marks = ", ".join(f":s{i}" for i in range(len(_OPEN)))
-    params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(_OPEN)}
-    params.update(x0=lon - dlon, x1=lon + dlon, y0=lat - dlat, y1=lat + dlat, e=element_code)
+    box, params = duplicates.near_params(lon, lat, radius_m, _OPEN)
+    params["e"] = element_code
     sql = (
         "SELECT element_code, title, status, lon, lat, reported_at, is_overdue FROM cases"
-        f" WHERE status IN ({marks}) AND lon BETWEEN :x0 AND :x1 AND lat BETWEEN :y0 AND :y1"
-        + (" AND element_code = :e" if element_code else "")
+        f" WHERE {box}" + (" AND element_code = :e" if element_code else "")
     )
     with p.db.read() as conn:
         raw = Raw(conn)

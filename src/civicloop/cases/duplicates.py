@@ -69,6 +69,20 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def near_params(
+    lon: float, lat: float, radius_m: float, statuses: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
+    """SQL and parameters for "cases in these statuses inside the box around a point":
+    the box a radius spans (a cheap index range), refined by :func:`distance_m` afterwards."""
+    dlat = radius_m / 111_320.0
+    dlon = dlat / max(0.01, math.cos(math.radians(lat)))
+    marks = ", ".join(f":s{i}" for i in range(len(statuses)))
+    params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(statuses)}
+    params.update(x0=lon - dlon, x1=lon + dlon, y0=lat - dlat, y1=lat + dlat)
+    sql = f"status IN ({marks}) AND lon BETWEEN :x0 AND :x1 AND lat BETWEEN :y0 AND :y1"
+    return sql, params
+
+
 def _bigrams(text: str) -> set[str]:
     chars = [c for c in text if not c.isspace() and c not in "，。、！？,.!?；;：:（）()"]
     return {chars[i] + chars[i + 1] for i in range(len(chars) - 1)} or set(chars)
@@ -97,24 +111,12 @@ def candidates(
     radius = float(element.dedupe_radius_m)
     if radius <= 0:
         return []
-    dlat = radius / 111_320.0
-    dlon = dlat / max(0.01, math.cos(math.radians(lat)))
     since = now - timedelta(hours=element.dedupe_window_hours)
-    marks = ", ".join(f":s{i}" for i in range(len(_MASTER_STATUSES)))
-    params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(_MASTER_STATUSES)}
-    params.update(
-        element=element.code,
-        since=raw.ts(since),
-        x0=lon - dlon,
-        x1=lon + dlon,
-        y0=lat - dlat,
-        y1=lat + dlat,
-    )
+    box, params = near_params(lon, lat, radius, _MASTER_STATUSES)
+    params.update(element=element.code, since=raw.ts(since))
     rows = raw.all(
         "SELECT id, number, status, lon, lat, description FROM cases"
-        " WHERE element_code = :element AND reported_at >= :since"
-        f" AND status IN ({marks})"
-        " AND lon BETWEEN :x0 AND :x1 AND lat BETWEEN :y0 AND :y1",
+        f" WHERE element_code = :element AND reported_at >= :since AND {box}",
         params,
     )
     found: list[Candidate] = []
