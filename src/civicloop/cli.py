@@ -13,30 +13,47 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
-from civicloop.cli_support import DataDir, console, fail, open_platform, progress_bar, settings_for
+from civicloop.cli_support import (
+    DataDir,
+    console,
+    fail,
+    open_platform,
+    progress_bar,
+    require_database,
+    settings_for,
+)
 from civicloop.core.errors import CivicError
-from civicloop.core.settings import Settings
+from civicloop.discovery import cli as discovery_cli
+from civicloop.evaluation import cli as evaluation_cli
 from civicloop.intake import cli as intake_cli
+from civicloop.ledger import cli as ledger_cli
 from civicloop.nlp import cli as nlp_cli
+from civicloop.registry import cli as registry_cli
+from civicloop.risk import cli as risk_cli
 from civicloop.runtime import Platform
+from civicloop.supervision import cli as supervision_cli
 
 app = typer.Typer(
     help="civicloop: city operations platform (一网统管).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
 catalogue_app = typer.Typer(help="The governance-element catalogue.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
-app.add_typer(ledger_app, name="ledger")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(apikey_app, name="apikey")
 for _group, _name, _help in (
     (nlp_cli.app, "nlp", "The text classifier: train, evaluate, predict."),
     (intake_cli.app, "intake", "Free-text intake: the gazetteer, the triage queue."),
+    (ledger_cli.app, "ledger", "The tamper-evident ledger: verify, checkpoints, proofs."),
+    (discovery_cli.app, "discovery", "Discovery: devices, readings, alerts, emergency mode."),
+    (discovery_cli.rules_app, "rules", "Discovery rules: validate and test offline."),
+    (registry_cli.app, "registry", "Registries: import, export, entity resolution, profiles."),
+    (risk_cli.app, "risk", "Risk and credit: scorecards, scores, inspection draws."),
+    (evaluation_cli.app, "kpi", "Efficiency evaluation: KPIs, rollups, reports."),
+    (supervision_cli.app, "supervision", "Supervision orders and the status board."),
 ):
     if _group.registered_commands:  # a context's group appears once it has commands
         app.add_typer(_group, name=_name, help=_help)
@@ -216,41 +233,6 @@ def sweep(data_dir: DataDir = None) -> None:
     p.close()
 
 
-@ledger_app.command("verify")
-def ledger_verify(data_dir: DataDir = None) -> None:
-    """Recompute the hash chain; exit 1 and name the first bad entry if anything was rewritten."""
-    from civicloop.core.db import Database
-    from civicloop.ledger.service import verify
-
-    settings = _settings(data_dir)
-    _require_database(settings)
-    db = Database(settings)
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("verifying the ledger", total=None)
-        report = verify(
-            db, progress=lambda done, total: bar.update(task, completed=done, total=total)
-        )
-    for w in report.warnings:
-        console.print(f"[yellow]warning[/yellow] {w}")
-    if report.ok:
-        print(f"ledger ok: {report.entries} entries, chain intact")
-        db.dispose()
-        return
-    print(f"ledger BROKEN at entry {report.bad_seq}: {report.reason}")
-    db.dispose()
-    raise typer.Exit(1)
-
-
-def _require_database(settings: Settings) -> None:
-    """Refuse to work on a data directory that holds no platform (instead of creating one)."""
-    if settings.is_sqlite and not (settings.data_dir / "civicloop.db").exists():
-        console.print(
-            f"[red]error[/red] no civicloop database in {settings.data_dir} "
-            "(run `civicloop init` or `civicloop demo` first)"
-        )
-        raise typer.Exit(2)
-
-
 @catalogue_app.command("validate")
 def catalogue_validate(
     path: Annotated[Path, typer.Argument(help="a catalogue YAML file or directory")],
@@ -274,7 +256,7 @@ def catalogue_validate(
         from civicloop.core.db import Database
 
         settings = _settings(data_dir)
-        _require_database(settings)
+        require_database(settings)
         db = Database(settings)
         with db.read() as conn:
             in_use = set(

@@ -52,3 +52,13 @@ def progress_bar() -> Progress:
         console=console,
         transient=True,
     )
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse to work on a data directory that holds no platform (instead of creating one)."""
+    if settings.is_sqlite and not (settings.data_dir / "civicloop.db").exists():
+        console.print(
+            f"[red]error[/red] no civicloop database in {settings.data_dir} "
+            "(run `civicloop init` or `civicloop demo` first)"
+        )
+        raise typer.Exit(2)

@@ -1,0 +1,2 @@
+"""Intelligent discovery:
+IoT ingestion (NGSI-LD and friends), devices, readings, rules, detectors, alerts and emergency mode."""

@@ -1,0 +1,7 @@
+"""HTTP routes of the risk context (routes are added as the context grows)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

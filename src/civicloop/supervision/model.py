@@ -1,0 +1,4 @@
+"""Domain model of the supervision context:
+dataclasses and pure rules (no SQLAlchemy, FastAPI or pydantic)."""
+
+from __future__ import annotations
