@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine and run it all:
 #   1. pip: the package with its test extras;
-#   2. apt: PostgreSQL (the production database);
+#   2. apt: PostgreSQL (the production database), Redis (ingestion streams), mosquitto (MQTT),
+#      Chromium and a Chinese font (console tests);
 #   3. the whole suite on the embedded SQLite default (slow suites included);
 #   4. the storage, service and API suites again on PostgreSQL.
 # Run as root (CI) or with sudo rights. Set SKIP_APT=1 where the packages are already there.
@@ -18,6 +19,10 @@ python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
 if [ "${SKIP_APT:-0}" != "1" ]; then
   need=()
   command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+  command -v redis-server >/dev/null || need+=(redis-server)
+  command -v mosquitto >/dev/null || need+=(mosquitto)
+  command -v chromium >/dev/null || need+=(chromium)
+  [ -d /usr/share/fonts/truetype/wqy ] || need+=(fonts-wqy-microhei)
   if [ ${#need[@]} -gt 0 ]; then
     echo "== apt-get install ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -49,7 +54,8 @@ python3 -m pytest -n 2 -q
 
 if [ -n "$PG_URL" ]; then
   echo "== storage, service and API tests on PostgreSQL"
-  CIVICLOOP_TEST_DATABASE_URL="$PG_URL" python3 -m pytest -n 2 -q tests/cases tests/api tests/ledger tests/org tests/open311 tests/enterprise tests/intake tests/nlp
+  CIVICLOOP_TEST_DATABASE_URL="$PG_URL" python3 -m pytest -n 2 -q tests/cases tests/api tests/ledger tests/org tests/open311 tests/enterprise tests/intake tests/nlp \
+    tests/discovery tests/registry tests/risk tests/evaluation tests/supervision
 else
   echo "PostgreSQL is not available: the PostgreSQL run was skipped" >&2
   exit 1
