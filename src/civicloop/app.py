@@ -29,6 +29,7 @@ from civicloop.core import i18n
 from civicloop.core.errors import CivicError
 from civicloop.core.security import MaskingFilter
 from civicloop.discovery import api as discovery_api
+from civicloop.discovery import api_alerts as discovery_alerts_api
 from civicloop.enterprise import api as enterprise_api
 from civicloop.evaluation import api as evaluation_api
 from civicloop.intake import api as intake_api
@@ -36,11 +37,14 @@ from civicloop.nlp import api as nlp_api
 from civicloop.open311 import api as open311_api
 from civicloop.org import api as org_api
 from civicloop.registry import api as registry_api
+from civicloop.registry import api_links as registry_links_api
 from civicloop.risk import api as risk_api
 from civicloop.runtime import Platform
 from civicloop.supervision import api as supervision_api
 from civicloop.web import console as console_pages
+from civicloop.web import portal as portal_pages
 from civicloop.web import public as public_pages
+from civicloop.web import workbench as workbench_pages
 
 log = logging.getLogger("civicloop.http")
 # Error logs may quote what the public typed (a database error echoing a phone number, a
@@ -195,11 +199,15 @@ def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
     app.include_router(open311_api.router)
     app.include_router(public_pages.router)
     app.include_router(discovery_api.router)
+    app.include_router(discovery_alerts_api.router)
     app.include_router(registry_api.router)
+    app.include_router(registry_links_api.router)
     app.include_router(risk_api.router)
     app.include_router(evaluation_api.router)
     app.include_router(supervision_api.router)
     app.include_router(console_pages.router)
+    app.include_router(workbench_pages.router)
+    app.include_router(portal_pages.router)
     return app
 
 

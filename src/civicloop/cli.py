@@ -31,6 +31,7 @@ from civicloop.intake import cli as intake_cli
 from civicloop.ledger import cli as ledger_cli
 from civicloop.nlp import cli as nlp_cli
 from civicloop.registry import cli as registry_cli
+from civicloop.registry import resolution_cli
 from civicloop.risk import cli as risk_cli
 from civicloop.runtime import Platform
 from civicloop.supervision import cli as supervision_cli
@@ -51,6 +52,7 @@ for _group, _name, _help in (
     (discovery_cli.app, "discovery", "Discovery: devices, readings, alerts, emergency mode."),
     (discovery_cli.rules_app, "rules", "Discovery rules: validate and test offline."),
     (registry_cli.app, "registry", "Registries: import, export, entity resolution, profiles."),
+    (resolution_cli.app, "links", "Entity resolution: link, review, merge, unmerge."),
     (risk_cli.app, "risk", "Risk and credit: scorecards, scores, inspection draws."),
     (evaluation_cli.app, "kpi", "Efficiency evaluation: KPIs, rollups, reports."),
     (supervision_cli.app, "supervision", "Supervision orders and the status board."),
