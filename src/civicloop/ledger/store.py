@@ -1,9 +1,14 @@
-"""Ledger table: the append-only entries.
+"""Ledger tables: the append-only entries, and the checkpoints and tree nodes that prove them.
 
 Appends are serialised by the database: on SQLite the ``BEGIN IMMEDIATE`` write lock, on
 PostgreSQL a transaction-scoped advisory lock (``APPEND_LOCK``) taken before the last entry is
 read. UPDATE and DELETE on entries are rejected by triggers created in the migration (see
 ``TRIGGERS_SQLITE`` / ``TRIGGERS_POSTGRESQL``).
+
+``ledger_checkpoints`` holds the signed Merkle roots (see :mod:`ledger.checkpoints`);
+``ledger_tree_nodes`` the hashes of the perfect, aligned subtrees of 2^level leaves for level ≥
+``NODE_MIN_LEVEL``, so a root or a proof needs O(log n) node reads and at most 2^level leaves
+instead of the whole ledger. Both are derived data: ``ledger verify`` recomputes them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    select,
+)
 
 from civicloop.core.db import JSONType, UTCDateTime, metadata
 from civicloop.core.rawsql import Raw
@@ -35,6 +51,31 @@ ledger_entries = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tree_size", BigInteger().with_variant(Integer, "sqlite"), nullable=False, unique=True),
+    Column("root_hash", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+ledger_tree_nodes = Table(
+    "ledger_tree_nodes",
+    metadata,
+    Column("level", Integer, nullable=False),
+    Column("idx", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    PrimaryKeyConstraint("level", "idx"),
+)
+
+# Subtrees of 2^8 = 256 leaves and up are stored: n/128 rows for n entries, and a proof reads at
+# most 256 chain hashes beside O(log n) nodes.
+NODE_MIN_LEVEL = 8
 
 # An arbitrary constant: the advisory-lock key of "appending to the ledger" on PostgreSQL.
 APPEND_LOCK = 0x6C6564676572
@@ -144,3 +185,86 @@ def triggers_present(conn: Connection) -> bool:
         "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'ledger_entries'::regclass AND NOT tgisinternal"
     ).scalar()
     return bool(n and n >= 2)
+
+
+# -- checkpoints and tree nodes ---------------------------------------------------------------
+
+
+def chain_hashes(conn: Connection, first_seq: int, last_seq: int) -> list[str]:
+    """The chain hashes of entries ``first_seq..last_seq`` (inclusive), in order."""
+    rows = conn.execute(
+        select(ledger_entries.c.hash)
+        .where(ledger_entries.c.seq >= first_seq, ledger_entries.c.seq <= last_seq)
+        .order_by(ledger_entries.c.seq)
+    ).all()
+    return [r[0] for r in rows]
+
+
+def read_entry(conn: Connection, seq: int) -> LedgerEntry | None:
+    row = conn.execute(select(ledger_entries).where(ledger_entries.c.seq == seq)).first()
+    return _row_to_entry(row) if row is not None else None
+
+
+def max_seq(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(ledger_entries.c.seq))).scalar() or 0)
+
+
+def node_count(conn: Connection, level: int) -> int:
+    n = ledger_tree_nodes.c
+    return int(
+        conn.execute(
+            select(func.count()).select_from(ledger_tree_nodes).where(n.level == level)
+        ).scalar()
+        or 0
+    )
+
+
+def read_node(conn: Connection, level: int, idx: int) -> bytes | None:
+    n = ledger_tree_nodes.c
+    v = conn.execute(select(n.hash).where(n.level == level, n.idx == idx)).scalar()
+    return bytes(v) if v is not None else None
+
+
+def read_nodes(conn: Connection, level: int, first: int, last: int) -> list[bytes]:
+    """Node hashes ``first..last`` (inclusive) of one level, in order."""
+    n = ledger_tree_nodes.c
+    rows = conn.execute(
+        select(n.hash).where(n.level == level, n.idx >= first, n.idx <= last).order_by(n.idx)
+    ).all()
+    return [bytes(r[0]) for r in rows]
+
+
+def insert_nodes(conn: Connection, level: int, first: int, hashes: list[bytes]) -> None:
+    if hashes:
+        conn.execute(
+            ledger_tree_nodes.insert(),
+            [{"level": level, "idx": first + i, "hash": h} for i, h in enumerate(hashes)],
+        )
+
+
+def insert_checkpoint(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(ledger_checkpoints.insert().values(**row))
+
+
+def list_checkpoints(conn: Connection, *, limit: int = 100, before: int | None = None) -> list[Any]:
+    c = ledger_checkpoints.c
+    q = select(ledger_checkpoints).order_by(c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(c.id < before)
+    return list(conn.execute(q).all())
+
+
+def all_checkpoints(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(ledger_checkpoints).order_by(ledger_checkpoints.c.id)).all())
+
+
+def read_checkpoint(conn: Connection, checkpoint_id: int | None) -> Any:
+    """One checkpoint by id, or the latest when ``checkpoint_id`` is None (None if there is none)."""
+    c = ledger_checkpoints.c
+    q = select(ledger_checkpoints)
+    q = (
+        q.order_by(c.id.desc()).limit(1)
+        if checkpoint_id is None
+        else q.where(c.id == checkpoint_id)
+    )
+    return conn.execute(q).first()
