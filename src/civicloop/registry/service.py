@@ -1,0 +1,354 @@
+"""Reading the registries: records, batches for linkage, elders living alone, addresses.
+
+Other contexts call these functions, never the tables: Helper contexts such as discovery (the
+water-use detector asks :func:`elders_living_alone`), entity resolution (:func:`iter_records`),
+the intake geocoder (:func:`locate_in_text`) and profiles.
+
+The address index (every building key and room) is kept in memory per platform for
+``INDEX_SECONDS``: the geocoder asks it on every free-text report, and an import or correction
+in this process drops it at once.
+
+Authorisation for people who read records through the API is in :func:`access_record`:
+territorial roles see records in their territory (a street admin their street), department
+handlers see legal entities only; personal data (ID numbers, phones, names) is masked unless the
+viewer's role needs it (admin, street admin, grid worker).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select
+
+from civicloop.core.errors import ForbiddenError, InputError, NotFoundError
+from civicloop.core.security import mask_name, mask_phone
+from civicloop.org.model import TERRITORIAL_ROLES, Actor, Role
+from civicloop.registry import address as addr
+from civicloop.registry import store
+from civicloop.registry.model import Kind, age_on
+from civicloop.runtime import Platform
+
+INDEX_SECONDS = 60.0
+NEEDS_PERSONAL_DATA = frozenset({Role.ADMIN, Role.STREET_ADMIN, Role.GRID_WORKER})
+ELDER_AGE = 60
+
+_TABLES: dict[Kind, Table] = {
+    Kind.PERSON: store.people,
+    Kind.ENTITY: store.entities,
+    Kind.ROOM: store.rooms,
+    Kind.BUILDING: store.buildings,
+}
+
+
+def table_of(kind: Kind | str) -> Table:
+    try:
+        return _TABLES[Kind(kind)]
+    except ValueError:
+        raise InputError(
+            f"unknown record kind {kind!r}",
+            field="kind",
+            rule=f"one of {', '.join(k.value for k in Kind)}",
+        ) from None
+
+
+def key_column(kind: Kind | str) -> Any:
+    t = table_of(kind)
+    return t.c.credit_code if Kind(kind) is Kind.ENTITY else t.c.id
+
+
+def _read(p: Platform, kind: Kind, record_id: str) -> dict[str, Any]:
+    with p.db.read() as conn:
+        row = conn.execute(select(table_of(kind)).where(key_column(kind) == record_id)).first()
+    if row is None:
+        raise NotFoundError(f"{kind} not found", code=f"registry.{kind}_not_found")
+    return dict(row._mapping)
+
+
+def get_person(p: Platform, person_id: str) -> dict[str, Any]:
+    """A person record (unmasked: for services; the API masks). NotFoundError if missing."""
+    return _read(p, Kind.PERSON, person_id)
+
+
+def get_entity(p: Platform, credit_code: str) -> dict[str, Any]:
+    return _read(p, Kind.ENTITY, credit_code.strip().upper())
+
+
+def get_building(p: Platform, building_id: str) -> dict[str, Any]:
+    return _read(p, Kind.BUILDING, building_id)
+
+
+def get_room(p: Platform, room_id: str) -> dict[str, Any]:
+    """A room with its building's position and the number of registered residents."""
+    room = _read(p, Kind.ROOM, room_id)
+    with p.db.read() as conn:
+        b = conn.execute(
+            select(store.buildings).where(store.buildings.c.id == room["building_id"])
+        ).first()
+        room["registered_residents"] = int(
+            conn.execute(select(func.count()).where(store.people.c.room_id == room_id)).scalar_one()
+        )
+    if b is not None:
+        room["lon"], room["lat"] = b.lon, b.lat
+    return room
+
+
+def get_record(p: Platform, kind: Kind | str, record_id: str) -> dict[str, Any]:
+    kind = Kind(kind)
+    getter = {
+        Kind.PERSON: get_person,
+        Kind.ENTITY: get_entity,
+        Kind.BUILDING: get_building,
+        Kind.ROOM: get_room,
+    }[kind]
+    return getter(p, record_id)
+
+
+def iter_records(
+    p: Platform, kind: Kind | str, batch: int = 5000
+) -> Iterator[list[dict[str, Any]]]:
+    """Every record of ``kind`` in key order, ``batch`` at a time (keyset pages, one short
+    read transaction per page, so a long linkage run never holds a snapshot open)."""
+    t, key = table_of(kind), key_column(kind)
+    last: str | None = None
+    while True:
+        q = select(t).order_by(key).limit(batch)
+        if last is not None:
+            q = q.where(key > last)
+        with p.db.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][key.name]
+
+
+def count_records(p: Platform) -> dict[str, int]:
+    with p.db.read() as conn:
+        return {
+            str(k): int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for k, t in _TABLES.items()
+        }
+
+
+def elders_living_alone(p: Platform, *, min_age: int = ELDER_AGE) -> list[dict[str, Any]]:
+    """Registered elders (≥ ``min_age``) flagged as living alone, with where they live:
+    person id, masked name, room id, address, grid code, lon/lat of the building."""
+    today = p.clock.now().date()
+    cutoff = date(today.year - min_age, today.month, min(today.day, 28))
+    pe, r, b = store.people.c, store.rooms.c, store.buildings.c
+    q = (
+        select(pe.id, pe.name, pe.birth_date, pe.room_id, pe.address, pe.grid_code, b.lon, b.lat)
+        .select_from(
+            store.people.outerjoin(store.rooms, r.id == pe.room_id).outerjoin(
+                store.buildings, b.id == r.building_id
+            )
+        )
+        .where(pe.is_living_alone.is_(True), pe.birth_date <= cutoff)
+        .order_by(pe.id)
+    )
+    with p.db.read() as conn:
+        rows = conn.execute(q).all()
+    return [
+        {
+            "person_id": row.id,
+            "name": mask_name(row.name),
+            "age": age_on(row.birth_date, today),
+            "room_id": row.room_id,
+            "address": row.address,
+            "grid_code": row.grid_code,
+            "lon": row.lon,
+            "lat": row.lat,
+        }
+        for row in rows
+        if age_on(row.birth_date, today) >= min_age
+    ]
+
+
+def residents_of(conn: Connection, room_id: str) -> list[dict[str, Any]]:
+    q = select(store.people).where(store.people.c.room_id == room_id).order_by(store.people.c.id)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def history_of(p: Platform, kind: Kind | str, record_id: str) -> list[dict[str, Any]]:
+    h = store.history.c
+    with p.db.read() as conn:
+        return [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(store.history)
+                .where(h.kind == str(Kind(kind)), h.record_id == record_id)
+                .order_by(h.id)
+            )
+        ]
+
+
+# ---------------------------------------------------------------- authorisation and masking
+
+
+def record_region_path(p: Platform, kind: Kind, record: dict[str, Any]) -> str | None:
+    grid = record.get("grid_code")
+    return p.grid_path(grid) if grid else None
+
+
+def access_record(p: Platform, actor: Actor, kind: Kind | str, record_id: str) -> dict[str, Any]:
+    """The record if the actor may see it; NotFoundError for missing *and* out of territory."""
+    kind = Kind(kind)
+    if actor.role not in TERRITORIAL_ROLES and not (
+        actor.role is Role.DEPARTMENT_HANDLER and kind is Kind.ENTITY
+    ):
+        raise ForbiddenError("registries are read by territorial staff", role=str(actor.role))
+    record = get_record(p, kind, record_id)
+    if actor.role in TERRITORIAL_ROLES:
+        path = record_region_path(p, kind, record)
+        if actor.region_path != "/" and not (path and actor.covers(path)):
+            raise NotFoundError(f"{kind} not found", code=f"registry.{kind}_not_found")
+    return record
+
+
+def present(actor: Actor, kind: Kind | str, record: dict[str, Any]) -> dict[str, Any]:
+    """The record as this actor may read it: personal data masked without a need."""
+    out = dict(record)
+    if actor.role in NEEDS_PERSONAL_DATA:
+        return out
+    if Kind(kind) is Kind.PERSON:
+        idn = out.get("id_number") or ""
+        out["id_number"] = f"{idn[:6]}********{idn[-4:]}" if len(idn) == 18 else None
+        out["phone"] = mask_phone(out.get("phone"))
+        out["name"] = mask_name(out.get("name"))
+    if Kind(kind) is Kind.ENTITY:
+        out["legal_representative"] = mask_name(out.get("legal_representative"))
+    return out
+
+
+# ---------------------------------------------------------------- the address index
+
+
+@dataclass
+class AddressIndex:
+    """Building keys → building, and (building, unit, room) → room, in memory."""
+
+    buildings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stems: dict[str, list[str]] = field(default_factory=dict)  # stem key → building ids
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rooms: dict[tuple[str, int | None, int | None], str] = field(default_factory=dict)
+    room_ids: set[str] = field(default_factory=set)
+
+    def add_building(self, b: dict[str, Any]) -> None:
+        self.by_id[b["id"]] = b
+        for col in ("postal_key", "compound_key"):
+            if b.get(col):
+                self.buildings[b[col]] = b
+        if b.get("stem_key"):
+            self.stems.setdefault(b["stem_key"], []).append(b["id"])
+
+    def building_for(self, parts: addr.AddressParts) -> dict[str, Any] | None:
+        for key in addr.building_keys(parts):
+            if key.startswith("S|"):
+                ids = self.stems.get(key, [])
+                if len(ids) == 1:  # a stem match must be unambiguous
+                    return self.by_id[ids[0]]
+            elif key in self.buildings:
+                return self.buildings[key]
+        return None
+
+    def room_for(self, parts: addr.AddressParts) -> tuple[dict[str, Any] | None, str | None]:
+        b = self.building_for(parts)
+        if b is None:
+            return None, None
+        rid = self.rooms.get((b["id"], parts.unit, parts.room))
+        if rid is None and parts.unit is None:
+            rid = self.rooms.get((b["id"], 1, parts.room))
+        if rid is None and parts.unit is not None:
+            rid = self.rooms.get((b["id"], None, parts.room))
+        return b, rid
+
+
+def load_index(conn: Connection) -> AddressIndex:
+    idx = AddressIndex()
+    for r in conn.execute(select(store.buildings)):
+        idx.add_building(dict(r._mapping))
+    rc = store.rooms.c
+    for rid, bid, unit, room in conn.execute(select(rc.id, rc.building_id, rc.unit, rc.room)):
+        idx.rooms[(bid, unit, room)] = rid
+        idx.room_ids.add(rid)
+    return idx
+
+
+_CACHE: dict[int, tuple[weakref.ref[Platform], AddressIndex, float]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def address_index(p: Platform) -> AddressIndex:
+    now = time.monotonic()
+    hit = _CACHE.get(id(p))
+    if hit is not None and hit[0]() is p and now - hit[2] < INDEX_SECONDS:
+        return hit[1]
+    with _CACHE_LOCK:
+        with p.db.read() as conn:
+            idx = load_index(conn)
+        _CACHE[id(p)] = (weakref.ref(p), idx, now)
+        return idx
+
+
+def forget_index(p: Platform) -> None:
+    with _CACHE_LOCK:
+        _CACHE.pop(id(p), None)
+
+
+def match_address(p: Platform, text: str) -> dict[str, Any] | None:
+    """A whole address field matched to the building registry: the building, the room when the
+    address names a registered one, and the precision (``room`` or ``building``)."""
+    parts = addr.parse(text)
+    b, rid = address_index(p).room_for(parts)
+    if b is None:
+        return None
+    return {
+        "building_id": b["id"],
+        "room_id": rid,
+        "precision": "room" if rid else "building",
+        "lon": b["lon"],
+        "lat": b["lat"],
+        "grid_code": b["grid_code"],
+        "address": b["address"],
+        "parts": parts.as_dict(),
+    }
+
+
+def locate_in_text(p: Platform, text: str) -> dict[str, Any] | None:
+    """The registered building named somewhere in free text (``我家张杨路500弄12号楼下…``).
+
+    Each house or lane number in the text is read back from up to 14 characters before it;
+    the first start at which the parser's keys hit a registered building wins. Returns the
+    building's position and the matched span, or None (then the gazetteer geocoder decides).
+    """
+    idx = address_index(p)
+    if not idx.by_id or not text:
+        return None
+    norm = addr.normalise(text)
+    for m in addr.NUMBER_MARK.finditer(norm):
+        end = m.end()
+        for start in range(max(0, m.start() - 14), m.start()):
+            span = norm[start:end]
+            tail = norm[end : end + 12]
+            parts = addr.parse(span + _room_tail(tail))
+            b = idx.building_for(parts)
+            if b is not None:
+                return {
+                    "building_id": b["id"],
+                    "lon": b["lon"],
+                    "lat": b["lat"],
+                    "grid_code": b["grid_code"],
+                    "span": span,
+                }
+    return None
+
+
+def _room_tail(tail: str) -> str:
+    m = addr.BUILDING_TAIL.match(tail)
+    return m.group(0) if m else ""
