@@ -14,7 +14,7 @@ from typing import Any
 import openpyxl  # XLSX is how departments exchange registers
 
 from civicloop.registry import service
-from civicloop.registry.importer import plain, kind_of
+from civicloop.registry.importer import kind_of, plain
 from civicloop.registry.model import COLUMNS, Kind
 from civicloop.runtime import Platform
 
