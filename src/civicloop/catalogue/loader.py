@@ -42,6 +42,7 @@ from civicloop.catalogue.calendar import (
     format_problem,
     read_yaml,
 )
+from civicloop.catalogue.emergency import build_profile
 from civicloop.catalogue.model import (
     PLACEHOLDERS,
     Catalogue,
@@ -50,6 +51,7 @@ from civicloop.catalogue.model import (
     DepartmentDef,
     DiscoveryMethod,
     Element,
+    EmergencyProfile,
     FilingCondition,
     Scene,
     Step,
@@ -63,6 +65,7 @@ from civicloop.catalogue.schemas import (
     DefaultsIn,
     DepartmentIn,
     ElementIn,
+    EmergencyIn,
     SceneIn,
     describe,
     explain_error,
@@ -121,6 +124,7 @@ class _Collected:
         self.problems: list[str] = []
         self.versions: list[tuple[YamlDocument, str]] = []
         self.defaults: list[_Item[DefaultsIn]] = []
+        self.emergency: list[_Item[EmergencyIn]] = []
         self.items: dict[str, list[_Item[Any]]] = {name: [] for name in SECTIONS}
         # Codes of items whose shape is broken: they exist, so references to them are fine.
         self.reserved: dict[str, set[str]] = {name: set() for name in SECTIONS}
@@ -209,6 +213,11 @@ def _collect(doc: YamlDocument, out: _Collected) -> None:
                 item = _validate(doc, ("defaults",), DefaultsIn, value, out.problems)
                 if item is not None:
                     out.defaults.append(item)
+        elif key == "emergency":
+            if value is not None:
+                found = _validate(doc, ("emergency",), EmergencyIn, value, out.problems)
+                if found is not None:
+                    out.emergency.append(found)
         else:
             _collect_section(doc, key, value, out)
 
@@ -280,6 +289,7 @@ class _Checker:
             for step, code in defaults.value.deadlines.items():
                 self._ref(defaults, ("deadlines", step.value), code, "deadline_classes")
         built = [self._element(item, defaults, categories, scenes) for item in elements.values()]
+        emergency = self._emergency(classes, elements)
         if self.problems or version is None:
             return None
         return Catalogue(
@@ -289,7 +299,19 @@ class _Checker:
             elements=_frozen({e.code: e for e in built if e is not None}),
             deadline_classes=_frozen(classes),
             departments=_frozen({c: _department(i.value) for c, i in departments.items()}),
+            emergency=emergency,
         )
+
+    def _emergency(
+        self, classes: dict[str, DeadlineClass], elements: dict[str, _Item[Any]]
+    ) -> EmergencyProfile | None:
+        """The emergency profile (at most one file holds it), its references checked."""
+        found = self.c.emergency
+        if not found:
+            return None
+        for extra in found[1:]:
+            self.problems.append(extra.problem((), "a second emergency section", "at most once"))
+        return build_profile(found[0], classes, set(elements), self.problems)
 
     def _version(self) -> str | None:
         versions = self.c.versions

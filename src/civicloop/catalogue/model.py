@@ -216,6 +216,44 @@ class Element:
 
 
 @dataclass(frozen=True)
+class EmergencyTask:
+    """A pre-set task of an emergency package, filed as a case per street (or once)."""
+
+    element: str
+    title: str
+    description: str
+    per: str = "street"  # street | district
+
+
+@dataclass(frozen=True)
+class TaskPackage:
+    code: str
+    name: str
+    hazards: tuple[str, ...]
+    min_level: str
+    tasks: tuple[EmergencyTask, ...]
+
+
+@dataclass(frozen=True)
+class EmergencyProfile:
+    """The emergency profile (战平一体): warning levels (lowest first), the level that starts
+    the mode, how deadlines tighten (an explicit class mapping wins over the factor) and the
+    task packages dispatched when the mode starts."""
+
+    levels: tuple[str, ...]
+    trigger_level: str
+    hazards: tuple[str, ...]
+    deadline_factor: float
+    min_deadline: timedelta
+    deadline_classes: Mapping[str, str] = field(hash=False)
+    task_packages: tuple[TaskPackage, ...] = ()
+
+    def rank(self, level: str) -> int:
+        """Position of ``level`` (-1 when unknown, so an unknown level never triggers)."""
+        return self.levels.index(level) if level in self.levels else -1
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """A loaded, validated catalogue. Mappings are read-only and keep file order."""
 
@@ -225,6 +263,7 @@ class Catalogue:
     elements: Mapping[str, Element] = field(hash=False)
     deadline_classes: Mapping[str, DeadlineClass] = field(hash=False)
     departments: Mapping[str, DepartmentDef] = field(hash=False)
+    emergency: EmergencyProfile | None = field(default=None, hash=False)
 
     def element(self, code: str) -> Element | None:
         return self.elements.get(code)

@@ -114,6 +114,36 @@ class ElementIn(_Model):
     dedupe_window_hours: StrictInt | None = None
 
 
+class EmergencyTaskIn(_Model):
+    element: Text = Field(description="element code the task case is filed against")
+    title: Text
+    description: Text
+    per: Text = Field(default="street", description="'street' (one case per street) or 'district'")
+
+
+class TaskPackageIn(_Model):
+    code: Text
+    name: Text
+    hazards: list[Text] = Field(description="hazards that dispatch it, e.g. typhoon, rainstorm")
+    min_level: Text = Field(description="lowest warning level that dispatches it")
+    tasks: list[EmergencyTaskIn]
+
+
+class EmergencyIn(_Model):
+    """The emergency profile (战平一体): when the mode starts, how deadlines tighten, which
+    task packages are dispatched. Read by ``civicloop.discovery.emergency``."""
+
+    levels: list[Text] = Field(description="warning levels, lowest first")
+    trigger_level: Text = Field(description="a WeatherAlert at or above this starts the mode")
+    hazards: list[Text] = Field(description="warning types that can start the mode")
+    deadline_factor: float = Field(gt=0, le=1, description="remaining time × factor")
+    min_deadline: Text = Field(default="15m", description="a tightened step keeps at least this")
+    deadline_classes: dict[Text, Text] = Field(
+        default_factory=dict, description="deadline class → its emergency class (wins)"
+    )
+    task_packages: list[TaskPackageIn] = Field(default_factory=list)
+
+
 class CatalogueFile(_Model):
     """One catalogue file. Every section is optional in a file; ``version`` is required in
     exactly one file of the catalogue and ``defaults`` may appear in at most one."""
@@ -125,6 +155,7 @@ class CatalogueFile(_Model):
     scenes: list[SceneIn] = Field(default_factory=list)
     elements: list[ElementIn] = Field(default_factory=list)
     defaults: DefaultsIn | None = None
+    emergency: EmergencyIn | None = None
 
 
 # The list sections and the model of their items, in the order the loader checks them.
