@@ -196,6 +196,7 @@ def console_home() -> RedirectResponse:
 
 @router.get("/console/screen", response_class=HTMLResponse)
 def screen_page(request: Request) -> HTMLResponse:
+    screen.warm(_platform(request))
     return render(request, "console/screen.html", page="nav.screen", title_key="nav.screen")
 
 
@@ -258,8 +259,14 @@ def geo(
 
 @router.get("/console/api/screen")
 def screen_data(request: Request, actor: ActorDep) -> dict[str, Any]:
-    """KPIs, breakdowns, trends and live markers for the big screen, in the actor's scope."""
-    return screen.overview(_platform(request), actor)
+    """KPIs, breakdowns, trends and live markers for the big screen, in the actor's scope,
+    and which optional APIs of sibling contexts are mounted (so the page asks only for those:
+    a 404 would be a console error)."""
+    paths = {getattr(r, "path", "") for r in request.app.routes}
+    return {
+        **screen.overview(_platform(request), actor),
+        "features": {"risk_heat": "/api/v1/risk/heat" in paths},
+    }
 
 
 router.add_api_route("/console/events", events.stream, methods=["GET"])

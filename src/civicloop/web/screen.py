@@ -78,6 +78,29 @@ def _features(p: Platform, level: str) -> list[tuple[tuple[float, float, float, 
     return out
 
 
+_warmed: set[int] = set()
+
+
+def warm(p: Platform) -> None:
+    """Simplify every level's outlines in the background the first time a screen is asked
+    for, so the map's requests (and the first zoom into grids) find them ready."""
+    with _lock:
+        if id(p) in _warmed:
+            return
+        _warmed.add(id(p))
+
+    def work() -> None:
+        try:
+            for level in ("street", "community", "grid"):
+                _features(p, level)
+            _grid_centroids(p)
+        except Exception:  # a failed warm-up only means the first request does the work
+            with _lock:
+                _warmed.discard(id(p))
+
+    threading.Thread(target=work, name="screen-warm-up", daemon=True).start()
+
+
 def _rounded(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 5)
@@ -191,7 +214,7 @@ def overview(p: Platform, actor: Actor) -> dict[str, Any]:
         ],
         "by_street": [
             {"code": code, "name": streets.get(code, code), "name_en": code, "count": n}
-            for code, n in by_street.most_common(15)
+            for code, n in by_street.most_common(12)
         ],
         "by_department": [
             {
