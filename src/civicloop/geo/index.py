@@ -75,10 +75,7 @@ class GridIndex:
 
     def locate_many(self, lons: Sequence[float], lats: Sequence[float]) -> list[str | None]:
         """``locate`` for many points at once (same answers; see ``locate_indices``)."""
-        found = self.locate_indices(lons, lats)
-        found[found < 0] = len(self._codes)
-        result: list[str | None] = self._codes_array[found].tolist()
-        return result
+        return self.codes_of(self.locate_indices(lons, lats))
 
     def locate_indices(self, lons: Any, lats: Any) -> np.ndarray:
         """The position in ``codes`` of each point's grid, -1 when it is outside every grid.
@@ -99,6 +96,12 @@ class GridIndex:
         if raster is None:  # a large index is still rasterising in the background
             return self._tree_indices(xs, ys)
         return raster.locate(self._geometries, xs, ys)
+
+    def codes_of(self, indices: np.ndarray) -> list[str | None]:
+        """Grid codes for positions from ``locate_indices`` (-1 → None)."""
+        found = np.where(indices < 0, len(self._codes), indices)
+        result: list[str | None] = self._codes_array[found].tolist()
+        return result
 
     def prepare_batch(self, *, wait: bool = True) -> _Raster | None:
         """Build the raster ``locate_indices`` uses (seconds at 40,000 grids). ``wait=False``
