@@ -180,3 +180,235 @@ def rules_permits_import(
     finally:
         p.close()
     typer.echo(f"{count} permit(s) imported")
+
+
+# -- `civicloop discovery …` (ingestion: devices, replay, readings, MQTT, Redis workers) -------
+# Imports are inside the commands so `civicloop --help` stays fast.
+
+devices_app = typer.Typer(help="The device registry: import and list.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+
+
+def _ingest_summary(result: object) -> str:
+    counts = result.counts()  # type: ignore[attr-defined]
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+@devices_app.command("import")
+def devices_import(
+    file: _Ann[_Path, typer.Argument(help="devices CSV or GeoJSON (Point features)")],
+    dry_run: _Ann[bool, typer.Option("--dry-run", help="check only; write nothing")] = False,
+    data_dir: _DataDir = None,
+) -> None:
+    """Register or update devices from a file: all of them, or none when any is invalid."""
+    from civicloop.cli_support import fail, open_platform
+    from civicloop.core.errors import CivicError
+    from civicloop.discovery.devices import read_device_file
+    from civicloop.discovery.service import register_devices
+
+    p = open_platform(data_dir)
+    try:
+        report = register_devices(p, read_device_file(file), request_id="cli", dry_run=dry_run)
+    except CivicError as exc:
+        fail(exc)
+    finally:
+        p.close()
+    verb = "would be" if dry_run else "were"
+    typer.echo(
+        f"{report.created} device(s) {verb} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged; {report.reprocessed} quarantined reading(s) replayed"
+    )
+
+
+@devices_app.command("list")
+def devices_list(
+    entity_type: _Ann[str | None, typer.Option("--type")] = None,
+    grid: _Ann[str | None, typer.Option(help="grid, community or street code")] = None,
+    limit: int = 50,
+    data_dir: _DataDir = None,
+) -> None:
+    """List registered devices."""
+    from civicloop.cli_support import open_platform
+    from civicloop.discovery.service import list_devices
+
+    p = open_platform(data_dir)
+    try:
+        devices, total = list_devices(p, entity_type=entity_type, grid_prefix=grid, limit=limit)
+    finally:
+        p.close()
+    for d in devices:
+        typer.echo(
+            f"{d.device_id:<44} {d.entity_type:<20} {d.grid_code or '-':<16} {d.owner_department or '-'}"
+        )
+    typer.echo(f"{len(devices)} of {total} device(s)")
+
+
+@app.command("replay")
+def replay(
+    file: _Ann[
+        _Path, typer.Argument(help=".csv rows, .json notification/array, .jsonl notifications")
+    ],
+    batch: _Ann[int, typer.Option(help="readings per transaction")] = 1000,
+    data_dir: _DataDir = None,
+) -> None:
+    """Feed recorded readings through the ingestion pipeline (validate, store, rules)."""
+    from civicloop.cli_support import open_platform
+    from civicloop.discovery.ingest import IngestResult, ingest
+    from civicloop.discovery.ngsi import NgsiError, csv_batches, parse_notification
+
+    p = open_platform(data_dir)
+    total = IngestResult()
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+        now = p.clock.now()
+        if file.suffix.lower() == ".csv":
+            batches = list(csv_batches(text, now=now, size=batch))
+        elif file.suffix.lower() == ".jsonl":
+            batches = [
+                parse_notification(line.encode(), now=now)
+                for line in text.splitlines()
+                if line.strip()
+            ]
+        else:
+            batches = [parse_notification(text.encode(), now=now)]
+        for parsed in batches:
+            total.add(ingest(p, parsed, request_id="replay"))
+    except NgsiError as exc:
+        typer.echo(f"{file}: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        p.close()
+    for e in total.errors[:20]:
+        typer.echo(f"  entity #{e.index} {e.entity_id or '-'}: {e.field}: {e.detail}", err=True)
+    typer.echo(_ingest_summary(total))
+
+
+@app.command("compact")
+def compact(
+    days: _Ann[
+        int | None, typer.Option(help="keep raw readings this many days (default: setting)")
+    ] = None,
+    every: _Ann[float, typer.Option(help="repeat every N seconds (0: once)")] = 0.0,
+    data_dir: _DataDir = None,
+) -> None:
+    """Fold raw readings older than the retention into hourly aggregates."""
+    import time
+
+    from civicloop.cli_support import open_platform
+    from civicloop.discovery.service import compact_readings
+
+    p = open_platform(data_dir)
+    try:
+        while True:
+            report = compact_readings(p, days=days)
+            typer.echo(
+                f"{report.compacted} reading(s) before {report.cutoff.isoformat()} folded into "
+                f"{report.hours} hourly aggregate(s)"
+            )
+            if every <= 0:
+                break
+            time.sleep(every)
+    finally:
+        p.close()
+
+
+@app.command("quarantine")
+def quarantine(
+    reprocess: _Ann[bool, typer.Option("--reprocess", help="replay those now registered")] = False,
+    data_dir: _DataDir = None,
+) -> None:
+    """List pending quarantined readings (unknown devices), or replay them."""
+    from collections import Counter
+
+    from civicloop.cli_support import open_platform
+    from civicloop.discovery.ingest import list_quarantine, reprocess_quarantine
+
+    p = open_platform(data_dir)
+    try:
+        if reprocess:
+            typer.echo(_ingest_summary(reprocess_quarantine(p, request_id="cli")))
+            return
+        rows = list_quarantine(p, limit=10_000)
+    finally:
+        p.close()
+    for device_id, n in Counter(r["device_id"] for r in rows).most_common(50):
+        typer.echo(f"{device_id:<48} {n}")
+    typer.echo(f"{len(rows)} pending reading(s)")
+
+
+@app.command("mqtt")
+def mqtt(
+    host: _Ann[str, typer.Option()] = "127.0.0.1",
+    port: _Ann[int, typer.Option()] = 1883,
+    topic: _Ann[str, typer.Option()] = "civicloop/readings/#",
+    username: _Ann[str | None, typer.Option(envvar="CIVICLOOP_MQTT_USERNAME")] = None,
+    password: _Ann[str | None, typer.Option(envvar="CIVICLOOP_MQTT_PASSWORD")] = None,
+    client_id: _Ann[str, typer.Option()] = "civicloop-discovery",
+    data_dir: _DataDir = None,
+) -> None:
+    """Subscribe to an MQTT broker and ingest what gateways publish (Ctrl-C stops)."""
+    from civicloop.cli_support import open_platform
+    from civicloop.discovery.mqtt import Subscriber
+
+    p = open_platform(data_dir)
+    sub = Subscriber(
+        p,
+        host=host,
+        port=port,
+        topic=topic,
+        client_id=client_id,
+        username=username,
+        password=password,
+    )
+    typer.echo(f"subscribed to {topic} on {host}:{port}", err=True)
+    try:
+        sub.run()
+    except KeyboardInterrupt:
+        sub.stop.set()
+        sub.flush()
+    finally:
+        p.close()
+    typer.echo(f"{sub.stats.messages} message(s): {_ingest_summary(sub.stats.result)}")
+
+
+@app.command("worker")
+def worker(
+    consumer: _Ann[str | None, typer.Option(help="this worker's name in the group")] = None,
+    redis_url: _Ann[str | None, typer.Option(envvar="CIVICLOOP_REDIS_URL")] = None,
+    count: _Ann[int, typer.Option(help="stream entries per read")] = 50,
+    compact_every: _Ann[
+        float, typer.Option(help="compaction period in seconds (0: none)")
+    ] = 3600.0,
+    data_dir: _DataDir = None,
+) -> None:
+    """A Redis Streams consumer: parse → store → rules, XACK after the commit (Ctrl-C stops)."""
+    import os
+    import socket
+
+    from civicloop.cli_support import open_platform
+    from civicloop.discovery.service import Compactor
+    from civicloop.discovery.streams import Worker
+
+    if not redis_url:
+        typer.echo("set CIVICLOOP_REDIS_URL or --redis-url", err=True)
+        raise typer.Exit(2)
+    p = open_platform(data_dir)
+    name = consumer or f"{socket.gethostname()}-{os.getpid()}"
+    w = Worker(p, name, url=redis_url, count=count)
+    compactor = Compactor(p, compact_every) if compact_every > 0 else None
+    if compactor:
+        compactor.start()
+    typer.echo(f"worker {name} reading the stream", err=True)
+    try:
+        w.run()
+    except KeyboardInterrupt:
+        w.stop.set()
+    finally:
+        if compactor:
+            compactor.stop()
+        p.close()
+    assert w.stats.result is not None
+    typer.echo(f"{w.stats.messages} message(s): {_ingest_summary(w.stats.result)}")
