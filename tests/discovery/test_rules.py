@@ -68,21 +68,28 @@ def test_threshold_raises_once_and_clears_when_the_condition_stops() -> None:
 def test_a_flapping_sensor_raises_one_alert_with_hysteresis() -> None:
     rule = {**BIN, "clear": "fillingLevel < 0.6"}
     values = [0.95, 0.85] * 20  # flaps around the threshold for 40 minutes
-    out = engine.run_offline(rules_of(rule), [reading(i, fillingLevel=v) for i, v in enumerate(values)])
+    out = engine.run_offline(
+        rules_of(rule), [reading(i, fillingLevel=v) for i, v in enumerate(values)]
+    )
     assert transitions(out) == [("bin", "raised")]
     # without hysteresis the same sensor would raise twenty times
-    plain = engine.run_offline(rules_of(BIN), [reading(i, fillingLevel=v) for i, v in enumerate(values)])
+    plain = engine.run_offline(
+        rules_of(BIN), [reading(i, fillingLevel=v) for i, v in enumerate(values)]
+    )
     assert sum(1 for a in plain if a.evidence["transition"] == "raised") == 20
 
 
 def test_min_hold_keeps_a_flapping_alert_raised() -> None:
     rule = {**BIN, "min_hold": "30m"}
     values = [0.95, 0.1] * 10  # one reading a minute for 20 minutes
-    out = engine.run_offline(rules_of(rule), [reading(i, fillingLevel=v) for i, v in enumerate(values)])
+    out = engine.run_offline(
+        rules_of(rule), [reading(i, fillingLevel=v) for i, v in enumerate(values)]
+    )
     assert transitions(out) == [("bin", "raised")]
     later = engine.run_offline(
         rules_of(rule),
-        [reading(i, fillingLevel=v) for i, v in enumerate(values)] + [reading(45, fillingLevel=0.1)],
+        [reading(i, fillingLevel=v) for i, v in enumerate(values)]
+        + [reading(45, fillingLevel=0.1)],
     )
     assert transitions(later) == [("bin", "raised"), ("bin", "cleared")]
 
@@ -95,7 +102,7 @@ def test_sustained_needs_the_whole_duration_and_restarts_on_a_dip() -> None:
         reading(60, fillingLevel=0.95),
     ]
     assert engine.run_offline(rules_of(rule), dipped) == []
-    held = dipped + [reading(70, fillingLevel=0.96)]
+    held = [*dipped, reading(70, fillingLevel=0.96)]
     out = engine.run_offline(rules_of(rule), held)
     assert transitions(out) == [("bin", "raised")]
     assert out[0].observed_at == T0 + timedelta(minutes=70)
@@ -198,12 +205,19 @@ def test_time_window_wraps_midnight_and_weekdays() -> None:
 
 def test_emergency_variants_apply_only_in_emergency_mode() -> None:
     base = {**BIN, "mode": "normal"}
-    variant = {**BIN, "id": "bin.em", "when": "fillingLevel >= 0.7", "mode": "emergency",
-               "variant_of": "bin"}
+    variant = {
+        **BIN,
+        "id": "bin.em",
+        "when": "fillingLevel >= 0.7",
+        "mode": "emergency",
+        "variant_of": "bin",
+    }
     found = rules_of(base, variant)
     batch = [reading(0, fillingLevel=0.75)]
     assert engine.run_offline(found, batch) == []
-    assert transitions(engine.run_offline(found, batch, is_emergency=True)) == [("bin.em", "raised")]
+    assert transitions(engine.run_offline(found, batch, is_emergency=True)) == [
+        ("bin.em", "raised")
+    ]
 
 
 @pytest.mark.parametrize(

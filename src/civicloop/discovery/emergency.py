@@ -291,10 +291,12 @@ def _dispatch_tasks(
                 continue
             if mode["scope_kind"] == "scene" and element.scene_code != mode["scope_code"]:
                 continue
+            # per district: once, at the scope's first grid (a street mode's own street)
+            only = mode["scope_code"] if mode["scope_kind"] == "street" else None
             places = (
-                streets.items()
+                list(streets.items())
                 if task.per == "street"
-                else [(None, next(iter(sorted(streets.values())), None))]
+                else [(only, next(iter(sorted(streets.values())), None))]
             )
             for street, grid in places:
                 if grid is None:
