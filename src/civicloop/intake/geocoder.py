@@ -3,8 +3,9 @@
 What a caller gets is a :class:`GeoMatch` — a point, its grid, how precise it is and how sure
 we are — or None when the text names no place we know. Precision, from best to worst:
 
-* ``point``: a house number on a road (``张杨路1500号``, ``张杨路1500弄3号``) placed along the
-  road's line, or a landmark (school, hospital, metro station …);
+* ``point``: a building of the registry (``张杨路500弄12号``, matched first through
+  ``registry.service.locate_in_text``, confidence 0.95), a house number on a road
+  (``张杨路1500号``) placed along the road's line, or a landmark (school, hospital, metro …);
 * ``compound``: a residential compound (``金桥新村12号楼``);
 * ``intersection``: ``张杨路与浦东南路交叉口`` / ``张杨路浦东南路口``, where the two lines cross;
 * ``road``: a road without a number (its middle; a person must look);
@@ -176,6 +177,19 @@ def geocode(p: Platform, text: str) -> GeoMatch | None:
     """The best place named in ``text``, or None when it names none the gazetteer knows."""
     if not text or not text.strip():
         return None
+    from civicloop.registry.service import locate_in_text  # the building registry comes first
+
+    building = locate_in_text(p, text)
+    if building is not None:
+        return GeoMatch(
+            building["lon"],
+            building["lat"],
+            building["grid_code"],
+            "point",
+            0.95,
+            building["span"],
+            None,
+        )
     g = gazetteer(p)
     norm = normalise(text)
     tokens = [(w, s, e) for w, s, e in g.tokenizer.tokenize(norm, HMM=False)]

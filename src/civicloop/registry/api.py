@@ -1,7 +1,113 @@
-"""HTTP routes of the registry context (routes are added as the context grows)."""
+"""HTTP routes of the registry context: records, address matching, profiles, corrections,
+the group-renting detector.
+
+Every route needs a logged-in actor; what a record shows (masked or not) and whether it is
+found at all (territory) is decided in ``registry.service`` (``access_record``, ``present``).
+Reads run on the thread pool (they are plain ``def`` routes); writes go through the services.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+
+from civicloop.core.auth import current_actor, platform, request_id, require_roles
+from civicloop.core.errors import ForbiddenError
+from civicloop.org.model import TERRITORIAL_ROLES, Actor, Role
+from civicloop.registry import corrections, profiles, service
+from civicloop.registry.group_renting import detect_group_renting
+from civicloop.registry.model import GroupRentingRules
+from civicloop.registry.schemas import CorrectionCreate, CorrectionReview, GroupRentingRun
+from civicloop.runtime import Platform
+
+router = APIRouter(tags=["registry"])
+PlatformDep = Annotated[Platform, Depends(platform)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+RequestId = Annotated[str, Depends(request_id)]
+
+
+@router.get("/api/v1/registry/records/{kind}/{record_id}")
+def read_record(kind: str, record_id: str, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
+    """One registry record (person, entity, room, building) as the viewer may see it."""
+    k = service.table_kind(kind)
+    return service.present(actor, k, service.access_record(p, actor, k, record_id))
+
+
+@router.get("/api/v1/registry/addresses/match")
+def match_address(
+    p: PlatformDep, actor: ActorDep, q: Annotated[str, Query(min_length=2, max_length=300)]
+) -> dict[str, Any]:
+    """Parse an address and match it to the building registry (room, building or none)."""
+    from civicloop.registry.address import parse
+
+    if actor.role not in TERRITORIAL_ROLES:
+        raise ForbiddenError("address matching is for territorial staff")
+    return {"parts": parse(q).as_dict(), "match": service.match_address(p, q)}
+
+
+@router.get("/api/v1/profiles/{kind}/{record_id}")
+def read_profile(kind: str, record_id: str, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
+    """一企一档 / 一人一档 / 一房一档: facts, cases, demands, residents, history, corrections and
+    the sections other contexts contribute."""
+    return profiles.profile(p, kind, record_id, actor)
+
+
+@router.post("/api/v1/registry/corrections", status_code=201)
+def propose_correction(
+    body: CorrectionCreate, p: PlatformDep, actor: ActorDep, rid: RequestId
+) -> dict[str, Any]:
+    """Propose a correction found on site (grid worker, street admin); nothing changes yet."""
+    return corrections.propose_correction(
+        p, actor, body.kind, body.record_id, body.changes, body.note, request_id=rid
+    )
+
+
+@router.get("/api/v1/registry/corrections")
+def list_corrections(
+    p: PlatformDep,
+    actor: ActorDep,
+    status: Annotated[str | None, Query(pattern="^(proposed|approved|rejected)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    return {"items": corrections.list_corrections(p, actor, status=status, limit=limit)}
+
+
+@router.post("/api/v1/registry/corrections/{correction_id}/approve")
+def approve_correction(
+    correction_id: str, body: CorrectionReview, p: PlatformDep, actor: ActorDep, rid: RequestId
+) -> dict[str, Any]:
+    """Apply a proposed correction (street admin of the territory): history and ledger."""
+    return corrections.review_correction(
+        p, actor, correction_id, approve=True, note=body.note, request_id=rid
+    )
+
+
+@router.post("/api/v1/registry/corrections/{correction_id}/reject")
+def reject_correction(
+    correction_id: str, body: CorrectionReview, p: PlatformDep, actor: ActorDep, rid: RequestId
+) -> dict[str, Any]:
+    return corrections.review_correction(
+        p, actor, correction_id, approve=False, note=body.note, request_id=rid
+    )
+
+
+@router.post("/api/v1/registry/group-renting/detect")
+def run_group_renting(
+    body: GroupRentingRun,
+    p: PlatformDep,
+    rid: RequestId,
+    actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))],
+) -> dict[str, Any]:
+    """Run the group-renting detector now (admin); new alerts are filed as data-rule cases."""
+    rules = GroupRentingRules(
+        min_area_per_person_m2=body.min_area_per_person_m2,
+        max_per_room=body.max_per_room,
+        strong_ratio=body.strong_ratio,
+    )
+    results = detect_group_renting(p, rules=rules, request_id=rid)
+    return {
+        "rooms_over_limit": len(results),
+        "alerted": sum(1 for r in results if r["outcome"] == "alerted"),
+        "results": results,
+    }

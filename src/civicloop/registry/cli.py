@@ -139,3 +139,28 @@ def match(
     print(json.dumps({"parts": address.parse(text).as_dict(), "match": hit}, ensure_ascii=False))
     if hit is None:
         raise typer.Exit(1)
+
+
+@app.command("group-renting")
+def group_renting(
+    data_dir: DataDir = None,
+    min_area: Annotated[float, typer.Option(help="m² of floor per resident")] = 5.0,
+    max_per_room: Annotated[int, typer.Option(help="hard cap per room")] = 12,
+) -> None:
+    """Run the group-renting detector: over-occupied rooms, signals, new data-rule cases."""
+    from civicloop.registry.group_renting import detect_group_renting
+    from civicloop.registry.model import GroupRentingRules
+
+    p = _open(data_dir)
+    try:
+        results = detect_group_renting(
+            p, rules=GroupRentingRules(min_area_per_person_m2=min_area, max_per_room=max_per_room)
+        )
+    except CivicError as exc:
+        fail(exc)
+    finally:
+        p.close()
+    for r in results:
+        print(json.dumps(r, ensure_ascii=False))
+    alerted = sum(1 for r in results if r["outcome"] == "alerted")
+    console.print(f"{len(results)} room(s) over their limit; {alerted} new alert(s) filed")

@@ -46,15 +46,20 @@ _TABLES: dict[Kind, Table] = {
 }
 
 
-def table_of(kind: Kind | str) -> Table:
+def table_kind(kind: Kind | str) -> Kind:
+    """``kind`` as a Kind; InputError (naming the choices) for anything else."""
     try:
-        return _TABLES[Kind(kind)]
+        return Kind(kind)
     except ValueError:
         raise InputError(
             f"unknown record kind {kind!r}",
             field="kind",
             rule=f"one of {', '.join(k.value for k in Kind)}",
         ) from None
+
+
+def table_of(kind: Kind | str) -> Table:
+    return _TABLES[table_kind(kind)]
 
 
 def key_column(kind: Kind | str) -> Any:
@@ -99,7 +104,7 @@ def get_room(p: Platform, room_id: str) -> dict[str, Any]:
 
 
 def get_record(p: Platform, kind: Kind | str, record_id: str) -> dict[str, Any]:
-    kind = Kind(kind)
+    kind = table_kind(kind)
     getter = {
         Kind.PERSON: get_person,
         Kind.ENTITY: get_entity,
@@ -198,7 +203,7 @@ def record_region_path(p: Platform, kind: Kind, record: dict[str, Any]) -> str |
 
 def access_record(p: Platform, actor: Actor, kind: Kind | str, record_id: str) -> dict[str, Any]:
     """The record if the actor may see it; NotFoundError for missing *and* out of territory."""
-    kind = Kind(kind)
+    kind = table_kind(kind)
     if actor.role not in TERRITORIAL_ROLES and not (
         actor.role is Role.DEPARTMENT_HANDLER and kind is Kind.ENTITY
     ):
