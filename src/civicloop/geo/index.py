@@ -307,7 +307,11 @@ class _Raster:
         fx = np.floor((xs - self.x0) / self.dx)
         fy = np.floor((ys - self.y0) / self.dy)
         # NaN fails both comparisons, so NaN coordinates fall outside with the far points.
-        inside = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        inside = (fx >= 0) & (fx <= self.nx) & (fy >= 0) & (fy <= self.ny)
+        # A point on the bounds' far edge (x = max x) belongs to the last column: a grid edge
+        # lies there, so that cell is mixed or outside, never wrongly "pure".
+        np.minimum(fx, self.nx - 1, out=fx)
+        np.minimum(fy, self.ny - 1, out=fy)
         cell = np.zeros(xs.shape[0], dtype=np.int64)
         cell[inside] = fy[inside].astype(np.int64) * self.nx + fx[inside].astype(np.int64)
         found = np.where(inside, self.cells[cell], _OUTSIDE).astype(np.int64)
