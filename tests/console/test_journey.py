@@ -163,7 +163,7 @@ def test_citizen_to_closure_and_rating(
         page.get_by_label("经度").dispatch_event("change")
         expect(page.locator("#wb-map .leaflet-marker-icon")).to_have_count(1)
         page.locator("#wb-report button[type=submit]").click()
-        expect(page.locator("#wb-report-done")).to_contain_text("已提交")
+        expect(page.locator("#wb-report-done")).to_contain_text("已提交", timeout=30_000)
         report_id = page.evaluate("JSON.parse(localStorage.getItem('civicloop.wb.reports'))[0]")
         expect(page.locator(f"[data-report='{report_id}']")).to_contain_text("待工作人员确认")
         citizen.shot(1, "citizen-reported")
