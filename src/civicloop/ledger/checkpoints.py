@@ -161,17 +161,17 @@ def create_checkpoint(p: Platform) -> Checkpoint | None:
         _extend_nodes(conn, size)
         root = TreeReader(conn).subtree(0, size).hex()
         at = p.clock.now()
-        row = {
-            "id": (int(last.id) if last is not None else 0) + 1,
-            "tree_size": size,
-            "root_hash": root,
-            "at": at,
-            "key_id": signer.key_id,
-            "public_key": signer.public_hex,
-            "signature": signer.sign(checkpoint_message(size, root, iso(at))),
-        }
-        store.insert_checkpoint(conn, row)
-        return Checkpoint(**row)
+        cp = Checkpoint(
+            id=(int(last.id) if last is not None else 0) + 1,
+            tree_size=size,
+            root_hash=root,
+            at=at,
+            key_id=signer.key_id,
+            public_key=signer.public_hex,
+            signature=signer.sign(checkpoint_message(size, root, iso(at))),
+        )
+        store.insert_checkpoint(conn, {f: getattr(cp, f) for f in cp.__dataclass_fields__})
+        return cp
 
 
 def read_checkpoint(db: Database, checkpoint_id: int | None = None) -> Checkpoint:
