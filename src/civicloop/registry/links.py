@@ -41,6 +41,7 @@ entity_links = Table(
     Column("probability", Float, nullable=False),
     Column("label", String(200), nullable=True),  # the record's name, for reviewers
     Column("credit_code", String(18), nullable=True, index=True),
+    Column("attrs", JSONType, nullable=True),  # what linkage compares, for re-runs and review
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 

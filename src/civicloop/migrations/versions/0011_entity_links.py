@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("probability", sa.Float(), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=True),
         sa.Column("credit_code", sa.String(length=18), nullable=True),
+        sa.Column("attrs", civicloop.core.db.JSONType, nullable=True),
         sa.Column("updated_at", civicloop.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("record_key", name=op.f("pk_entity_links")),
     )
