@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.console.conftest import Server, as_user
@@ -96,3 +97,30 @@ def test_street_admin_sees_only_their_territory(console_server: Server) -> None:
     assert {row["code"] for row in street["by_street"]} == {
         console_server.get("/api/v1/me", "street-ljz")["region_path"].split("/")[-1]
     } or len(street["by_street"]) == 1
+
+
+def test_emergency_mode_shows_a_banner(console_server: Server, console_page: Any) -> None:
+    headers = {"Authorization": f"Bearer {console_server.token('chief')}"}
+    r = httpx.post(
+        f"{console_server.url}/api/v1/emergency",
+        json={"level": "orange", "hazard": "typhoon", "reason": "台风“测试”过境"},
+        headers=headers,
+        timeout=30,
+    )
+    if r.status_code == 404:
+        pytest.skip("the emergency mode endpoint is not mounted")
+    assert r.status_code == 201, r.text
+    try:
+        page = console_page
+        _open_screen(page, console_server)
+        banner = page.locator("#emergency")
+        assert banner.is_visible()
+        assert "台风橙色预警" in banner.inner_text()
+        assert page.console_errors == []
+    finally:
+        httpx.post(
+            f"{console_server.url}/api/v1/emergency/{r.json()['id']}/leave",
+            json={"reason": "测试结束"},
+            headers=headers,
+            timeout=30,
+        )

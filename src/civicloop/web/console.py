@@ -41,17 +41,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from civicloop import __version__
 from civicloop.core import i18n
-from civicloop.core.auth import current_actor
+from civicloop.core.auth import current_actor, request_id, require_roles
 from civicloop.core.errors import NotFoundError
-from civicloop.org.model import Actor
+from civicloop.org.model import Actor, Role
 from civicloop.runtime import Platform
-from civicloop.web import events, screen
+from civicloop.web import config_files, events, screen
 
 router = APIRouter(include_in_schema=False)
 
@@ -267,6 +267,47 @@ def screen_data(request: Request, actor: ActorDep) -> dict[str, Any]:
         **screen.overview(_platform(request), actor),
         "features": {"risk_heat": "/api/v1/risk/heat" in paths},
     }
+
+
+# --- configuration: catalogue and rule files, validated by their own contexts --------------
+
+ConfigReader = Annotated[Actor, Depends(require_roles(Role.ADMIN, Role.AUDITOR))]
+ConfigWriter = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+
+
+@router.get("/console/api/config/files")
+def config_files_list(request: Request, actor: ConfigReader) -> list[dict[str, Any]]:
+    return config_files.list_files(_platform(request))
+
+
+@router.get("/console/api/config/files/{kind}/{name}")
+def config_file(request: Request, actor: ConfigReader, kind: str, name: str) -> dict[str, Any]:
+    return config_files.read_file(_platform(request), kind, name)
+
+
+@router.post("/console/api/config/validate")
+def config_validate(
+    request: Request,
+    actor: ConfigReader,
+    kind: Annotated[str, Body(pattern="^(catalogue|rules)$")],
+    name: Annotated[str, Body(max_length=90)],
+    text: Annotated[str, Body(max_length=2_100_000)],
+) -> dict[str, Any]:
+    """The problems of an edited file (nothing is saved): 200 with ``is_valid`` and
+    ``problems`` (message and line)."""
+    return config_files.validate(_platform(request), kind, name, text)
+
+
+@router.put("/console/api/config/rules/{name}")
+def config_save_rules(
+    request: Request,
+    actor: ConfigWriter,
+    name: str,
+    text: Annotated[str, Body(embed=True, max_length=2_100_000)],
+    rid: Annotated[str, Depends(request_id)],
+) -> dict[str, Any]:
+    """Save a valid discovery rule file as a local rule file and reload the rules (admin)."""
+    return config_files.save_rules(_platform(request), actor, name, text, request_id=rid)
 
 
 router.add_api_route("/console/events", events.stream, methods=["GET"])

@@ -285,37 +285,36 @@ def _kpi_from_evaluation(p: Platform, actor: Actor) -> dict[str, Any]:
 
 
 def _alerts(p: Platform, actor: Actor) -> list[dict[str, Any]]:
-    """Open discovery alerts as markers, once the discovery context offers ``list_open_alerts``."""
+    """Open discovery alerts in the viewer's territory (``discovery.alerts.list_alerts``, issue
+    2); an empty list while that context is absent or failing, so the map still shows cases."""
     try:
-        discovery = importlib.import_module("civicloop.discovery.service")
-    except ImportError:
+        alerts = importlib.import_module("civicloop.discovery.alerts")
+        found = alerts.list_alerts(p, actor, status="open", limit=MAX_MARKERS)
+    except Exception:  # degrade: a sibling context's failure must not blank the screen
         return []
-    fn = getattr(discovery, "list_open_alerts", None)
-    if fn is None:
-        return []
-    try:
-        return [
-            {k: a.get(k) for k in ("id", "kind", "title", "lon", "lat", "level", "at")}
-            for a in fn(p, actor)
-        ][:MAX_MARKERS]
-    except Exception:  # degrade: the map still shows cases
-        return []
+    return [
+        {
+            "id": a.get("id"),
+            "title": mask_text(str(a.get("summary") or "")),
+            "element": a.get("element_code"),
+            "severity": a.get("severity"),
+            "lon": a.get("lon"),
+            "lat": a.get("lat"),
+            "case_id": a.get("case_id"),
+        }
+        for a in found
+    ]
 
 
-def _emergency(p: Platform) -> dict[str, Any] | None:
-    """The district's emergency mode, once discovery offers ``read_emergency_mode``."""
+def _emergency(p: Platform) -> list[dict[str, Any]]:
+    """Active emergency modes (``discovery.emergency.list_modes``), or none."""
     try:
-        discovery = importlib.import_module("civicloop.discovery.service")
-    except ImportError:
-        return None
-    fn = getattr(discovery, "read_emergency_mode", None)
-    if fn is None:
-        return None
-    try:
-        found = fn(p)
-    except Exception:
-        return None
-    return dict(found) if found else None
+        emergency = importlib.import_module("civicloop.discovery.emergency")
+        modes = emergency.list_modes(p, active_only=True)
+    except Exception:  # degrade: no banner rather than no screen
+        return []
+    keys = ("scope_kind", "scope_code", "level", "hazard", "reason")
+    return [{k: m.get(k) for k in keys} for m in modes]
 
 
 def now_text(at: datetime) -> str:

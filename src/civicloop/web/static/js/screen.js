@@ -124,7 +124,8 @@ function drawMarkers(data) {
   for (const a of data.alerts || []) {
     if (a.lat == null || a.lon == null) continue;
     L.circleMarker([a.lat, a.lon], { radius: 8, fillColor: "#d53f8c", fillOpacity: 0.85, color: "#702459", weight: 2 })
-      .bindPopup(`<strong>${esc(t("screen.alerts"))}</strong><br>${esc(a.title || a.kind || "")}`)
+      .bindPopup(`<strong>${esc(t("screen.alerts"))}</strong><br>${esc(a.title || a.element || "")}` +
+        (a.case_id ? `<br><a href="/console/cases/${encodeURIComponent(a.case_id)}">${esc(t("screen.open_case"))}</a>` : ""))
       .addTo(alerts);
   }
   state.counts.markers = data.markers.length;
@@ -200,14 +201,18 @@ function drawCharts(data) {
   };
 }
 
-function drawEmergency(em) {
+function drawEmergency(modes) {
   const box = document.getElementById("emergency");
-  if (!em || em.active === false || em.is_active === false) {
+  if (!Array.isArray(modes) || !modes.length) {
     box.hidden = true;
     return;
   }
-  const text = em.title || em.reason || em.level || "";
-  box.textContent = `${t("screen.emergency")}${text ? "：" + text : ""}`;
+  const parts = modes.map((m) => {
+    const scope = m.scope_kind === "district" ? label("scope", "district") : `${label("scope", m.scope_kind)} ${m.scope_code || ""}`;
+    return t("screen.emergency_mode", { hazard: label("hazard", m.hazard), level: label("level", m.level), scope });
+  });
+  box.textContent = `${t("screen.emergency")}：${parts.join("；")}`;
+  box.dataset.level = modes[0].level || "";
   box.hidden = false;
 }
 

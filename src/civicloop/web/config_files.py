@@ -1,0 +1,228 @@
+"""The configuration page's server side: read, validate and (rules only) save YAML files.
+
+Why through the contexts' own validators: the catalogue (``catalogue.loader``) and the
+discovery rules (``discovery.rules``) already say precisely what is wrong — "E0101.deadlines:
+… (rule: …)". The console runs exactly those checks on the edited text, so what the page
+accepts is what the platform will load, and each problem is pointed at the line it names.
+
+Catalogue files are shown and validated (a catalogue change is a release: it is deployed with
+``CIVICLOOP_CATALOGUE``, not edited live). Discovery rules are the one thing an admin may
+change here: a valid file is written to ``<data_dir>/rules/`` (where the engine reads local
+rules), the running engine is reloaded, and the change is traced in the ledger
+(``config.rules_saved`` with the file's SHA-256 before and after).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml  # the catalogue and the rules are YAML
+
+from civicloop.catalogue.loader import validate_catalogue
+from civicloop.core.errors import InputError, NotFoundError
+from civicloop.ledger.service import Action, record
+from civicloop.org.model import Actor
+from civicloop.runtime import Platform
+
+CATALOGUE_DIR = Path(__file__).resolve().parents[1] / "catalogue" / "data" / "default"
+RULES_DIR = Path(__file__).resolve().parents[1] / "discovery" / "rules"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.ya?ml$")
+MAX_BYTES = 2 * 1024 * 1024
+BAD_NAME = "a file name is letters, digits, . _ - and ends in .yaml"
+
+
+def _local_rules(p: Platform) -> Path:
+    return p.settings.data_dir / "rules"
+
+
+def list_files(p: Platform) -> list[dict[str, Any]]:
+    """Every catalogue and rule file the page can show, with where it comes from."""
+    out = [
+        {"kind": "catalogue", "name": f.name, "source": "packaged", "editable": False}
+        for f in sorted(CATALOGUE_DIR.glob("*.yaml"))
+    ]
+    local = _local_rules(p)
+    local_names = {f.name for f in local.glob("*.y*ml")} if local.is_dir() else set()
+    out += [
+        {
+            "kind": "rules",
+            "name": f.name,
+            "source": "local" if f.name in local_names else "packaged",
+            "editable": True,
+        }
+        for f in sorted(RULES_DIR.glob("*.yaml"))
+    ]
+    out += [
+        {"kind": "rules", "name": n, "source": "local", "editable": True}
+        for n in sorted(local_names - {f.name for f in RULES_DIR.glob("*.yaml")})
+    ]
+    return out
+
+
+def _path(p: Platform, kind: str, name: str) -> Path:
+    if not NAME.match(name):
+        raise InputError(
+            "a file name is letters, digits, . _ - and ends in .yaml",
+            field="name",
+            rule="file_name",
+        )
+    if kind == "catalogue":
+        path = CATALOGUE_DIR / name
+    elif kind == "rules":
+        local = _local_rules(p) / name
+        path = local if local.is_file() else RULES_DIR / name
+    else:
+        raise InputError("kind is catalogue or rules", field="kind", rule="enum")
+    if not path.is_file():
+        raise NotFoundError("no such configuration file", code="route.not_found")
+    return path
+
+
+def read_file(p: Platform, kind: str, name: str) -> dict[str, Any]:
+    path = _path(p, kind, name)
+    return {"kind": kind, "name": name, "text": path.read_text(encoding="utf-8")}
+
+
+def _line_of(text: str, problem: str) -> int | None:
+    """The 1-based line a problem points at: a YAML error's mark, else the first line that
+    holds the problem's leading identifier (an element code, a rule id)."""
+    m = re.search(r"line (\d+)", problem)
+    if m:
+        return int(m.group(1))
+    m = re.search(r"(\w+)\[(\d+)\](?:\.(\w+))?", problem)
+    if m:
+        found = _line_of_item(text.splitlines(), m.group(1), int(m.group(2)), m.group(3))
+        if found:
+            return found
+    head = re.split(r"[:\s]", problem.split(": ", 1)[1] if problem.count(": ") >= 2 else problem)[0]
+    key = head.split(".")[0].split("[")[0].strip()
+    if not key or len(key) < 3:
+        return None
+    for i, line in enumerate(text.splitlines(), 1):
+        if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", line):
+            return i
+    return None
+
+
+def _line_of_item(lines: list[str], section: str, index: int, key: str | None) -> int | None:
+    """The line of ``section[index].key`` in block-style YAML (the files' own style)."""
+    start = next((i for i, ln in enumerate(lines) if re.match(rf"^\s*{section}:\s*$", ln)), None)
+    if start is None:
+        return None
+    items = [i for i in range(start + 1, len(lines)) if re.match(r"^\s*- ", lines[i])]
+    indent = len(lines[items[0]]) - len(lines[items[0]].lstrip()) if items else 0
+    items = [i for i in items if len(lines[i]) - len(lines[i].lstrip()) == indent]
+    if index >= len(items):
+        return None
+    first = items[index]
+    end = items[index + 1] if index + 1 < len(items) else len(lines)
+    if key:
+        for i in range(first, end):
+            if re.match(rf"^\s*(- )?{key}:", lines[i]):
+                return i + 1
+    return first + 1
+
+
+def validate(p: Platform, kind: str, name: str, text: str) -> dict[str, Any]:
+    """The problems of ``text`` as file ``name`` among the others of its kind (an empty list
+    when valid), each with the line it points at when one can be found."""
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise InputError("the file is larger than 2 MiB", field="text", rule="max_size")
+    if not NAME.match(name):
+        raise InputError(
+            "a file name is letters, digits, . _ - and ends in .yaml",
+            field="name",
+            rule="file_name",
+        )
+    problems: list[str] = []
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problems.append(f"{name}: {where}not valid YAML: {getattr(exc, 'problem', exc)}")
+    if not problems:
+        if kind == "catalogue":
+            problems = _validate_catalogue(name, text)
+        elif kind == "rules":
+            problems = _validate_rules(p, name, text)[1]
+        else:
+            raise InputError("kind is catalogue or rules", field="kind", rule="enum")
+    return {
+        "kind": kind,
+        "name": name,
+        "is_valid": not problems,
+        "problems": [{"message": m, "line": _line_of(text, m)} for m in problems],
+    }
+
+
+def _validate_catalogue(name: str, text: str) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="catalogue-") as tmp:
+        root = Path(tmp) / "catalogue"
+        shutil.copytree(CATALOGUE_DIR, root)
+        (root / name).write_text(text, encoding="utf-8")
+        return validate_catalogue(root)
+
+
+def _validate_rules(p: Platform, name: str, text: str) -> tuple[list[Any], list[str]]:
+    rules_mod = importlib.import_module("civicloop.discovery.rules")
+    with tempfile.TemporaryDirectory(prefix="rules-") as tmp:
+        root = Path(tmp)
+        for src in (RULES_DIR, _local_rules(p)):
+            if src.is_dir():
+                for f in src.glob("*.y*ml"):
+                    shutil.copy(f, root / f.name)
+        (root / name).write_text(text, encoding="utf-8")
+        rules, problems = rules_mod.read_rule_files([root])
+    return rules, list(problems)
+
+
+def save_rules(p: Platform, actor: Actor, name: str, text: str, *, request_id: str) -> dict:
+    """Validate, write ``<data_dir>/rules/<name>``, reload the engine, trace it in the ledger.
+
+    Raises InputError (field ``text``, rule ``valid_rules``) with every problem when invalid.
+    """
+    checked = validate(p, "rules", name, text)
+    if not checked["is_valid"]:
+        raise InputError(
+            "the rules have problems; nothing was saved",
+            field="text",
+            rule="valid_rules",
+            problems=checked["problems"],
+        )
+    rules, _ = _validate_rules(p, name, text)
+    target = _local_rules(p) / name
+    before = None
+    with contextlib.suppress(NotFoundError):  # a new file has no "before"
+        before = hashlib.sha256(_path(p, "rules", name).read_bytes()).hexdigest()
+    after = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with p.db.write() as conn:
+        record(
+            conn,
+            actor,
+            [
+                Action(
+                    "config.rules_saved",
+                    "rules",
+                    name,
+                    before={"sha256": before},
+                    after={"sha256": after, "rules": len(rules)},
+                )
+            ],
+            at=p.clock.now(),
+            request_id=request_id,
+        )
+        # written inside the transaction: a failed write rolls the ledger entry back
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    importlib.import_module("civicloop.discovery.rules").use_rules(p, rules)
+    return {**checked, "saved": True, "sha256": after, "rules": len(rules)}

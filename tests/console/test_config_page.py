@@ -1,0 +1,57 @@
+"""The configuration page: a broken discovery rule is refused with the problem pointed at its
+line; an admin saves a valid file (traced in the ledger); an auditor cannot save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import Server, as_user
+
+pytestmark = pytest.mark.slow
+
+
+def test_rule_errors_are_shown_at_their_line_and_a_valid_file_saves(
+    console_server: Server, console_page: Any
+) -> None:
+    page = console_page
+    as_user(page, console_server, "admin")
+    page.goto(f"{console_server.url}/console/config")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    page.get_by_label("配置文件").select_option(label="预警规则 / city.yaml")
+    area = page.get_by_label("内容（YAML）")
+    page.wait_for_function("() => document.getElementById('config-text').value.includes('rules:')")
+    original = area.input_value()
+    area.fill(original.replace("tiltAngle >= 15", "tiltAngle >= = 15"))
+    page.get_by_role("button", name="校验").click()
+    problem = page.locator("#problems li").first
+    problem.wait_for()
+    assert "rules[3].when" in problem.inner_text()
+    assert page.locator("#config-text").get_attribute("aria-invalid") == "true"
+    problem.get_by_role("button").click()
+    selected = page.evaluate(
+        "() => { const a = document.getElementById('config-text');"
+        " return a.value.slice(a.selectionStart, a.selectionEnd); }"
+    )
+    assert "tiltAngle >= = 15" in selected
+    # saving the broken text is refused and nothing changes
+    page.get_by_role("button", name="保存并生效").click()
+    page.wait_for_function("() => document.getElementById('config-status').className === 'error'")
+    area.fill(original)
+    page.get_by_role("button", name="保存并生效").click()
+    page.wait_for_function("() => document.getElementById('config-status').className === 'ok'")
+    assert (console_server.data_dir / "rules" / "city.yaml").read_text(encoding="utf-8") == original
+    errors = [e for e in page.console_errors if "422" not in e]
+    assert errors == []
+
+
+def test_auditor_validates_but_cannot_save(console_server: Server, console_page: Any) -> None:
+    page = console_page
+    as_user(page, console_server, "auditor")
+    page.goto(f"{console_server.url}/console/config")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    assert not page.get_by_role("button", name="保存并生效").is_visible()
+    page.get_by_role("button", name="校验").click()
+    page.wait_for_function("() => document.getElementById('config-status').className === 'ok'")
+    assert page.console_errors == []
