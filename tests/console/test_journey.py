@@ -162,6 +162,7 @@ def test_citizen_to_closure_and_rating(
         page.get_by_label("纬度").fill(f"{lat:.6f}")
         page.get_by_label("经度").dispatch_event("change")
         expect(page.locator("#wb-map .leaflet-marker-icon")).to_have_count(1)
+        expect(page.locator("#wb-nearby")).to_contain_text("200")  # open problems near the pin
         page.locator("#wb-report button[type=submit]").click()
         expect(page.locator("#wb-report-done")).to_contain_text("已提交", timeout=30_000)
         report_id = page.evaluate("JSON.parse(localStorage.getItem('civicloop.wb.reports'))[0]")
@@ -242,6 +243,13 @@ def test_citizen_to_closure_and_rating(
         page.locator("#wb-evidence-text").fill("清运后照片")
         page.locator("#wb-case [data-act=evidence]").click()
         expect(page.locator("#wb-case .wb-notes")).to_contain_text("after.jpg")
+        # both photos (the citizen's and the department's) are shown, fetched with the token
+        thumbs = page.locator("#wb-case img.wb-thumb")
+        expect(thumbs).to_have_count(2)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#wb-case img.wb-thumb')]"
+            ".every((i) => i.complete && i.naturalWidth === 64)"
+        )
         page.locator("#wb-feedback").fill("垃圾已清运完毕，地面已冲洗")
         handler.shot(7, "department-handling")
         page.locator("#wb-case [data-act=feedback]").click()

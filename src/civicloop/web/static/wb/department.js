@@ -5,7 +5,7 @@
 // and evidence but not sign/return/feedback.
 
 import {
-  api, appendFiles, attempt, clear, h, say, session, statusLabel, t, when,
+  api, appendFiles, attempt, blobUrl, clear, h, say, session, statusLabel, t, when,
 } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
@@ -66,6 +66,13 @@ async function openCase(id) {
   }, panel);
 }
 
+// An evidence photo, fetched with the token (an <img src> cannot send it) and shown small.
+function thumb(caseId, meta) {
+  const img = h("img", { class: "wb-thumb", alt: meta.filename, loading: "lazy" });
+  blobUrl(`/api/v1/cases/${caseId}/attachments/${meta.sha256}`).then((url) => { img.src = url; }, () => img.remove());
+  return img;
+}
+
 function renderCase(c) {
   const panel = $("wb-case");
   const errs = h("div", { class: "wb-errs", "aria-live": "polite" });
@@ -123,12 +130,14 @@ function renderCase(c) {
       h("button", { type: "button", class: "wb-primary", dataset: { act: "feedback" }, onclick: () => post("feedback", { text: text.value }) }, t("action.feedback"))));
   }
   const notes = (c.notes || []).map((n) => h("li", {}, `${when(n.at)} · ${t(`note.${n.kind}`)} · ${n.text || ""}`,
-    n.attachment ? h("span", { class: "wb-tag" }, `${n.attachment.filename} (${Math.round(n.attachment.size / 1024)} KB)`) : null));
+    n.attachment ? h("span", { class: "wb-tag" }, `${n.attachment.filename} (${Math.round(n.attachment.size / 1024)} KB)`) : null,
+    n.attachment && n.attachment.content_type.startsWith("image/") ? thumb(c.id, n.attachment) : null));
   const orders = (c.supervision_orders || []).map((o) => h("li", { class: o.status === "open" ? "wb-warn-item" : "" },
     `${t("orders.order")} · ${o.reason} · ${t("orders.due")} ${when(o.due_at)} · ${t(`orders.${o.status}`)}`));
   const exts = (c.extensions || []).map((x) => h("li", {}, `${t("ext.request")} · ${x.reason} · ${t(`ext.${x.status}`)}`));
   clear(panel,
-    h("h3", {}, `${c.number} · ${elementName(c.element_code)}`),
+    h("h3", {}, `${c.number} · ${elementName(c.element_code)} `,
+      h("a", { href: `/console/cases/${encodeURIComponent(c.id)}`, class: "wb-link" }, t("case.details"))),
     h("p", {}, `${statusLabel(c.status)} · ${c.address || c.grid_code} · ${t("case.due")} ${when(c.handle_due_at)}`),
     h("p", { class: "wb-text" }, c.description),
     orders.length ? [h("h4", {}, t("orders.title")), h("ul", {}, orders)] : null,

@@ -240,7 +240,8 @@ function renderCase(c) {
     }
   }
   clear(panel,
-    h("h3", {}, `${c.number} · ${elementName(c.element_code)}`),
+    h("h3", {}, `${c.number} · ${elementName(c.element_code)} `,
+      h("a", { href: `/console/cases/${encodeURIComponent(c.id)}`, class: "wb-link" }, t("case.details"))),
     h("p", {}, `${statusLabel(c.status)} · ${c.address || c.grid_code} · ${t("case.reported")} ${when(c.reported_at)}`),
     h("p", { class: "wb-text" }, c.description),
     parts.length ? parts : h("p", {}, t("case.nothing_to_do")),

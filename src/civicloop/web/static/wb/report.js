@@ -24,6 +24,7 @@ function setPin(lon, lat) {
   if (pin) pin.setLatLng([lat, lon]);
   else pin = window.L.marker([lat, lon], { keyboard: true, title: t("report.pin") }).addTo(map);
   if (map.getZoom() < 15) map.setView([lat, lon], 15);
+  showNearby(Number(lon), Number(lat));
 }
 
 async function drawMap() {
@@ -42,6 +43,28 @@ async function drawMap() {
     /* the outline is decoration; the pin and the two number fields carry the place */
   }
   map.on("click", (ev) => setPin(ev.latlng.lng, ev.latlng.lat));
+}
+
+// Open problems already reported near the pin (FixMyStreet-style): the citizen sees that a
+// problem is known before reporting it again. Public data only (no one's personal data).
+let nearbyLayer = null;
+async function showNearby(lon, lat) {
+  const box = $("wb-nearby");
+  try {
+    const found = await api(`/nearby?lon=${lon}&lat=${lat}&radius_m=200&limit=20`);
+    if (nearbyLayer) nearbyLayer.remove();
+    if (map) {
+      nearbyLayer = window.L.layerGroup(found.items.map((n) => window.L.circleMarker([n.lat, n.lon], {
+        radius: 7, color: "#222", weight: 1, fillColor: n.is_overdue ? "#c0392b" : "#2471a3", fillOpacity: 0.85,
+      }).bindTooltip(`${n.element_name} · ${statusLabel(n.status)} · ${n.distance_m} m`))).addTo(map);
+    }
+    clear(box, found.items.length
+      ? [h("p", {}, t("nearby.title", { n: found.items.length })),
+        h("ul", { class: "wb-list" }, found.items.slice(0, 5).map((n) => h("li", {}, `${n.element_name} · ${statusLabel(n.status)} · ${Math.round(n.distance_m)} m`)))]
+      : h("p", { class: "muted" }, t("nearby.none")));
+  } catch (err) {
+    clear(box);
+  }
 }
 
 function locate() {
