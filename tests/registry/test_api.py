@@ -70,6 +70,11 @@ def test_records_are_masked_and_limited_to_the_territory(
     assert "5678" in masked["phone"] and masked["phone"] != "13812345678"
     assert client.get(url, headers=login(client, "street-hm")).status_code == 404
     assert client.get(url, headers=login(client, "citizen")).status_code == 403
+    page = client.get("/api/v1/registry/records/person", headers=login(client, "street-ljz"))
+    assert page.status_code == 200, page.text
+    assert page.json()["total"] == 4 and page.json()["items"][0]["id"] == "P1"
+    other = client.get("/api/v1/registry/records/person", headers=login(client, "street-hm"))
+    assert other.json()["total"] == 0
     bad = client.get("/api/v1/registry/records/planet/P1", headers=login(client, "admin"))
     assert bad.status_code == 422 and bad.json()["field"] == "kind"
 

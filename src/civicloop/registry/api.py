@@ -27,6 +27,19 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 RequestId = Annotated[str, Depends(request_id)]
 
 
+@router.get("/api/v1/registry/records/{kind}")
+def list_records(
+    kind: str,
+    p: PlatformDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """One page of a registry in the viewer's territory (masked as for one record)."""
+    items, total = service.list_records(p, actor, kind, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
 @router.get("/api/v1/registry/records/{kind}/{record_id}")
 def read_record(kind: str, record_id: str, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
     """One registry record (person, entity, room, building) as the viewer may see it."""

@@ -216,6 +216,28 @@ def access_record(p: Platform, actor: Actor, kind: Kind | str, record_id: str) -
     return record
 
 
+def list_records(
+    p: Platform, actor: Actor, kind: Kind | str, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the records of ``kind`` in the actor's territory (masked), and the total."""
+    kind = table_kind(kind)
+    if actor.role not in TERRITORIAL_ROLES and not (
+        actor.role is Role.DEPARTMENT_HANDLER and kind is Kind.ENTITY
+    ):
+        raise ForbiddenError("registries are read by territorial staff", role=str(actor.role))
+    t, key = table_of(kind), key_column(kind)
+    where = []
+    if actor.role in TERRITORIAL_ROLES and actor.region_path != "/":
+        codes = list(p.grids.codes)
+        mine = [c for c in codes if actor.covers(p.grid_path(c) or "")]
+        if len(mine) < len(codes):
+            where.append(t.c.grid_code.in_(mine))
+    with p.db.read() as conn:
+        total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
+        rows = conn.execute(select(t).where(*where).order_by(key).limit(limit).offset(offset))
+        return [present(actor, kind, dict(r._mapping)) for r in rows], int(total)
+
+
 def present(actor: Actor, kind: Kind | str, record: dict[str, Any]) -> dict[str, Any]:
     """The record as this actor may read it: personal data masked without a need."""
     out = dict(record)
