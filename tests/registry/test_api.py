@@ -205,3 +205,26 @@ def test_elders_living_alone(platform: Platform, flat: dict[str, Any]) -> None:
     [elder] = service.elders_living_alone(platform)
     assert elder["person_id"] == "P4" and elder["room_id"] == "R2"
     assert elder["name"] != "陈阿婆" and elder["grid_code"]
+
+
+def test_import_over_http_is_admin_only_and_all_or_nothing(
+    client: TestClient, platform: Platform, tmp_path: Path
+) -> None:
+    lon, lat = point_in(platform, user_region(platform, "gridworker"))
+    good = f"room_id,address,use,area_m2,lon,lat\nH1,{ROAD}2弄1号101室,住宅,50,{lon},{lat}\n"
+    bad = good + f"H1,{ROAD}2弄1号102室,住宅,很大,{lon},{lat}\n"
+    url = "/api/v1/registry/imports/rooms"
+    admin = login(client, "admin")
+    files = {"file": ("rooms.csv", bad.encode(), "text/csv")}
+    assert client.post(url, files=files, headers=login(client, "street-ljz")).status_code == 403
+    dry = client.post(url, files=files, headers=admin)
+    assert dry.status_code == 200 and dry.json()["applied"] is False
+    assert dry.json()["problem_list"] == [
+        "row 3, column area_m2: 不是数字 '很大' / not a number [number]"
+    ]
+    refused = client.post(f"{url}?dry_run=false", files=files, headers=admin)
+    assert refused.status_code == 422 and len(refused.json()["problems"]) == 1
+    assert service.count_records(platform)["room"] == 0
+    files = {"file": ("rooms.csv", good.encode(), "text/csv")}
+    done = client.post(f"{url}?dry_run=false", files=files, headers=admin)
+    assert done.status_code == 200 and done.json()["applied"] and done.json()["new"] == 1

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from civicloop.core.auth import current_actor, platform, request_id, require_roles
-from civicloop.core.errors import ForbiddenError
+from civicloop.core.errors import ForbiddenError, InputError
 from civicloop.org.model import TERRITORIAL_ROLES, Actor, Role
 from civicloop.registry import corrections, profiles, service
 from civicloop.registry.group_renting import detect_group_renting
@@ -64,6 +64,38 @@ def read_profile(kind: str, record_id: str, p: PlatformDep, actor: ActorDep) -> 
     """一企一档 / 一人一档 / 一房一档: facts, cases, demands, residents, history, corrections and
     the sections other contexts contribute."""
     return profiles.profile(p, kind, record_id, actor)
+
+
+MAX_UPLOAD = 64 * 1024 * 1024  # a 100,000-row XLSX is ~10 MB
+
+
+@router.post("/api/v1/registry/imports/{kind}")
+def import_registry(
+    kind: str,
+    p: PlatformDep,
+    rid: RequestId,
+    actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))],
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX, header row first")],
+    dry_run: bool = True,
+) -> dict[str, Any]:
+    """Import a registry file (admin). A dry run (the default) only reports; otherwise a file
+    with any problem answers 422 listing every problem, and nothing is written."""
+    import tempfile
+    from pathlib import Path
+
+    from civicloop.registry.importer import import_file
+
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in {".csv", ".xlsx"}:
+        raise InputError("upload a .csv or .xlsx file", field="file", rule="file.type")
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise InputError("the file is larger than 64 MB", field="file", rule="file.size")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        report = import_file(p, kind, path, dry_run=dry_run, actor=actor, request_id=rid)
+    return {**report.summary(), "problem_list": [pr.line() for pr in report.problems[:1000]]}
 
 
 @router.post("/api/v1/registry/corrections", status_code=201)
