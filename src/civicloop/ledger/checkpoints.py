@@ -88,7 +88,7 @@ class TreeReader:
         self._memo: dict[tuple[int, int], bytes] = {}
 
     def leaves(self, start: int, end: int) -> list[bytes]:
-        return [merkle.entry_leaf(h) for h in store.chain_hashes(self.conn, start + 1, end)]
+        return merkle.entry_leaves(store.chain_hashes(self.conn, start + 1, end))
 
     def subtree(self, start: int, end: int) -> bytes:
         key = (start, end)
@@ -123,7 +123,7 @@ def _extend_nodes(conn: Connection, size: int) -> None:
     while chunk < want:
         last = min(want, chunk + READ_BATCH // LEAF_CHUNK)
         hashes = store.chain_hashes(conn, chunk * LEAF_CHUNK + 1, last * LEAF_CHUNK)
-        leaves = [merkle.entry_leaf(h) for h in hashes]
+        leaves = merkle.entry_leaves(hashes)
         roots = [
             merkle.perfect_root(leaves[i : i + LEAF_CHUNK])
             for i in range(0, len(leaves), LEAF_CHUNK)
@@ -286,8 +286,8 @@ def verify_checkpoints(db: Database, local_public_key: str | None = None) -> Che
                 )
                 if not hashes:
                     break
-                for h in hashes:
-                    frontier.append(merkle.entry_leaf(h))
+                for leaf in merkle.entry_leaves(hashes):
+                    frontier.append(leaf)
             cp = pending[i]
             if frontier.size < target:
                 problems.append(f"checkpoint {cp.id}: the ledger has fewer than {target} entries")

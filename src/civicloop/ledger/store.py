@@ -191,13 +191,20 @@ def triggers_present(conn: Connection) -> bool:
 
 
 def chain_hashes(conn: Connection, first_seq: int, last_seq: int) -> list[str]:
-    """The chain hashes of entries ``first_seq..last_seq`` (inclusive), in order."""
-    rows = conn.execute(
-        select(ledger_entries.c.hash)
-        .where(ledger_entries.c.seq >= first_seq, ledger_entries.c.seq <= last_seq)
-        .order_by(ledger_entries.c.seq)
-    ).all()
-    return [r[0] for r in rows]
+    """The chain hashes of entries ``first_seq..last_seq`` (inclusive), in order.
+
+    Hot (a checkpoint over a million entries reads them all): the driver's cursor directly,
+    about three times faster than result rows."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(
+            f"SELECT hash FROM ledger_entries WHERE seq BETWEEN {mark} AND {mark} ORDER BY seq",
+            (first_seq, last_seq),
+        )
+        return [h for (h,) in cur.fetchall()]
+    finally:
+        cur.close()
 
 
 def read_entry(conn: Connection, seq: int) -> LedgerEntry | None:
