@@ -105,6 +105,47 @@ def test_dispatch_rejects_in_place_and_reads_in_english(
     assert real_errors(console_page.console_errors, refused=(422,)) == []
 
 
+def test_dispatcher_corrects_the_element_with_the_keyboard(
+    console_server: Server, console_page: Any
+) -> None:
+    server = console_server
+    lon, lat = quiet_spot(server)
+    r = call(
+        server,
+        "citizen",
+        "POST",
+        "/intake/reports",
+        {"text": "人行道上的井盖松动了，踩上去会晃", "lon": lon, "lat": lat},
+    )
+    top = r["proposal"]["suggestions"][0]["element_code"]
+    other = "C0102" if top != "C0102" else "C0101"
+    as_user(console_page, server, "dispatcher")
+    page = ready(console_page, server, "/console/dispatch")
+    page.locator("#wb-queue-status").select_option(r["status"])
+    card = page.locator(f"[data-report='{r['id']}']")
+    select = card.get_by_label("要素")
+    expect(select).to_have_value(top)  # preset to the classifier's first suggestion
+    select.focus()
+    select.select_option(other)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.act") == "confirm"
+    page.keyboard.press("Enter")
+    expect(card).to_have_count(0)
+    expect(page.locator("#flash")).to_contain_text("已更正并确认")
+    report = call(server, "dispatcher", "GET", f"/intake/reports/{r['id']}")
+    assert report["status"] == "confirmed"
+    assert call(server, "dispatcher", "GET", f"/cases/{report['case_id']}")["element_code"] == other
+    assert real_errors(console_page.console_errors) == []
+
+
+def test_a_page_of_another_role_says_whose_it_is(console_server: Server, console_page: Any) -> None:
+    as_user(console_page, console_server, "citizen")
+    page = ready(console_page, console_server, "/console/department")
+    expect(page.locator("#wb-main [role=alert]")).to_contain_text("部门处置人员")
+    assert page.evaluate("document.body.dataset.ready") == "wrong-role"
+    assert real_errors(console_page.console_errors) == []
+
+
 def test_department_returns_then_asks_for_time_which_the_dispatcher_grants(
     console_server: Server, chromium: Any, console_page: Any
 ) -> None:

@@ -82,7 +82,8 @@ export async function attempt(fn, where) {
   }
 }
 
-/** The logged-in user (or the login page); a user of another role is told whose page it is. */
+/** The logged-in user (or the login page); a user of another role is told whose page it is
+ * and gets null. */
 export async function session(roles) {
   const me = await base.requireUser();
   if (roles && !roles.includes(me.role)) {
@@ -90,7 +91,8 @@ export async function session(roles) {
     clear(main, h("p", { class: "wb-error", role: "alert" },
       t("wrong_role", { roles: roles.map((r) => base.label("role", r)).join(" / ") })),
       h("a", { href: "/login" }, t("switch_user")));
-    throw new Error("wrong role");
+    document.body.dataset.ready = "wrong-role";
+    return null;
   }
   return me;
 }

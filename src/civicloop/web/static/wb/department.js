@@ -149,6 +149,7 @@ function renderCase(c) {
 
 async function main() {
   me = await session(["department_handler"]);
+  if (!me) return;
   elements = await api("/catalogue/elements");
   $("wb-refresh").addEventListener("click", loadWork);
   await loadWork();

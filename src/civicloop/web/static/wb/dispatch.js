@@ -251,6 +251,7 @@ function renderCase(c) {
 
 async function main() {
   const me = await session(ROLES);
+  if (!me) return;
   [elements, departments] = await Promise.all([api("/catalogue/elements"), api("/departments")]);
   $("wb-queue-status").addEventListener("change", loadQueue);
   $("wb-refresh").addEventListener("click", () => Promise.all([loadQueue(), loadCases(), loadOverdue()]));

@@ -103,6 +103,7 @@ function demandCard(d) {
 
 async function main() {
   const me = await session(["enterprise"]);
+  if (!me) return;
   const cats = await api("/enterprise/categories");
   clear($("wb-category"), cats.map((c) => h("option", { value: c.category }, c.name)));
   $("wb-register").addEventListener("submit", register);

@@ -97,6 +97,7 @@ async function patrol(ev) {
 
 async function main() {
   const me = await session(["grid_worker"]);
+  if (!me) return;
   elements = (await api("/catalogue/elements")).filter((e) => e.discovery.some((d) => d.kind === "patrol") || e.is_citizen_facing);
   clear($("wb-patrol-element"), elements.map((e) => h("option", { value: e.code }, `${e.code} ${elementName(e.code)}`)));
   $("wb-gps").addEventListener("click", locate);

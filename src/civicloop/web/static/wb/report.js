@@ -192,6 +192,7 @@ function matterCard(c) {
 
 async function main() {
   const me = await session(["citizen"]);
+  if (!me) return;
   $("wb-report").addEventListener("submit", submit);
   $("wb-gps").addEventListener("click", locate);
   for (const id of ["wb-lon", "wb-lat"]) {
