@@ -125,7 +125,7 @@ def _merge_where(
 
 
 def _grain(columns: set[str]) -> str | None:
-    for grain in ("region", "department", "cell"):
+    for grain in ("region", "department", "element", "cell"):
         if columns <= set(store.GRAINS[grain]):
             return grain
     return None

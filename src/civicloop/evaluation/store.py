@@ -6,7 +6,8 @@
 * ``kpi_rollup_cell`` — counters summed per day × street × community × department × element ×
   channel (the issue's rollup), and two coarser grains kept the same way, because at 10 M cases
   the full cell is nearly as fine as the cases themselves: ``kpi_rollup_region`` (day × street
-  × community) and ``kpi_rollup_department`` (day × street × department). A dashboard query
+  × community), ``kpi_rollup_department`` (day × street × department) and
+  ``kpi_rollup_element`` (day × element × channel). A dashboard query
   reads the smallest grain that has the columns it needs.
 * ``kpi_cursor`` — the last ledger seq the consumer applied (moved in the same transaction as
   the rollups, so each event is applied once).
@@ -54,28 +55,34 @@ def _counter_columns() -> list[Column[Any]]:
     return [Column(c, Big, nullable=False, default=0) for c in COUNTERS]
 
 
+# Clustered by the rollup cell (WITHOUT ROWID on SQLite): a recompute's GROUP BY reads the
+# facts in key order instead of sorting ten million rows, and a period's facts (drill-down,
+# grid and person levels) are one range of the key. ``case_id`` is unique on its own index.
 kpi_case_facts = Table(
     "kpi_case_facts",
     metadata,
-    Column("case_id", String(32), primary_key=True),
-    Column("number", String(32), nullable=False),
     Column("day", String(10), nullable=False),
     Column("street_code", String(32), nullable=False),
     Column("community_code", String(32), nullable=False),
-    Column("grid_code", String(32), nullable=False),
     Column("department_code", String(64), nullable=False),
     Column("element_code", String(16), nullable=False),
     Column("channel", String(16), nullable=False),
+    Column("case_id", String(32), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("grid_code", String(32), nullable=False),
     *[Column(p, String(64), nullable=True) for p in PERSON_COLUMNS],
     *_counter_columns(),
+    PrimaryKeyConstraint(*DIMENSIONS, "case_id", name="pk_kpi_case_facts"),
+    sqlite_with_rowid=False,
 )
-Index("ix_kpi_case_facts_day", kpi_case_facts.c.day)
+Index("ix_kpi_case_facts_case_id", kpi_case_facts.c.case_id, unique=True)
 Index("ix_kpi_case_facts_grid_code_day", kpi_case_facts.c.grid_code, kpi_case_facts.c.day)
 
 GRAINS: dict[str, tuple[str, ...]] = {
     "cell": DIMENSIONS,
     "region": ("day", "street_code", "community_code"),
     "department": ("day", "street_code", "department_code"),
+    "element": ("day", "element_code", "channel"),
 }
 
 
@@ -86,6 +93,7 @@ def _rollup(name: str, dims: tuple[str, ...]) -> Table:
         *[Column(d, String(64), nullable=False) for d in dims],
         *_counter_columns(),
         PrimaryKeyConstraint(*dims, name=f"pk_kpi_rollup_{name}"),
+        sqlite_with_rowid=False,  # clustered by (day, …): a period is one range of the table
     )
 
 
@@ -312,25 +320,34 @@ def apply_deltas(raw: Raw, deltas: Mapping[tuple[str, ...], Mapping[str, int]]) 
 
 
 def rebuild_rollups(raw: Raw) -> None:
-    """Every grain from the facts, by GROUP BY: the cell from the facts, the coarser grains
-    from the cell (a tenth of the rows)."""
+    """Every grain from the facts, by GROUP BY: the cell from the facts (read in key order, no
+    sort), the coarser grains from the cell."""
     sums = ", ".join(f"SUM({c})" for c in COUNTERS)
     counters = ", ".join(COUNTERS)
-    for grain in GRAINS:
-        raw.run(f"DELETE FROM kpi_rollup_{grain}")
-    dims = ", ".join(DIMENSIONS)
-    raw.run(
-        f"INSERT INTO kpi_rollup_cell ({dims}, {counters})"
-        f" SELECT {dims}, {sums} FROM kpi_case_facts GROUP BY {dims}"
-    )
-    for grain, gdims in GRAINS.items():
-        if grain == "cell":
-            continue
-        g = ", ".join(gdims)
+    # The coarser grains sort millions of cell rows; SQLite's sorter spills to temp files past
+    # the page cache, so the writer connection gets 1 GB of cache for this (and gives it back).
+    before = raw.one("PRAGMA cache_size") if raw.is_sqlite else None
+    if raw.is_sqlite:
+        raw.run("PRAGMA cache_size = -1048576")
+    try:
+        for grain in GRAINS:
+            raw.run(f"DELETE FROM kpi_rollup_{grain}")
+        dims = ", ".join(DIMENSIONS)
         raw.run(
-            f"INSERT INTO kpi_rollup_{grain} ({g}, {counters})"
-            f" SELECT {g}, {sums} FROM kpi_rollup_cell GROUP BY {g}"
+            f"INSERT INTO kpi_rollup_cell ({dims}, {counters})"
+            f" SELECT {dims}, {sums} FROM kpi_case_facts GROUP BY {dims}"
         )
+        for grain, gdims in GRAINS.items():
+            if grain == "cell":
+                continue
+            g = ", ".join(gdims)
+            raw.run(
+                f"INSERT INTO kpi_rollup_{grain} ({g}, {counters})"
+                f" SELECT {g}, {sums} FROM kpi_rollup_cell GROUP BY {g}"
+            )
+    finally:
+        if before is not None:
+            raw.run(f"PRAGMA cache_size = {int(next(iter(before.values())))}")
 
 
 def clear_facts(raw: Raw) -> None:

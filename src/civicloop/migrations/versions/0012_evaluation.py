@@ -1,4 +1,4 @@
-"""evaluation: KPI case facts, rollups at three grains, the ledger cursor, supervisors' reviews
+"""evaluation: KPI case facts, rollups at four grains, the ledger cursor, supervisors' reviews
 
 Revision ID: 0012
 Revises: 0011
@@ -27,11 +27,20 @@ COUNTERS = (
     "accept_s", "accept_n", "check_s", "check_n", "file_s", "file_n", "dispatch_s", "dispatch_n",
     "sign_s", "sign_n", "handle_s", "handle_n", "verify_s", "verify_n", "close_s", "close_n",
 )  # fmt: skip
+FACT_DIMS = (
+    ("day", 10),
+    ("street_code", 32),
+    ("community_code", 32),
+    ("department_code", 64),
+    ("element_code", 16),
+    ("channel", 16),
+)
 PEOPLE = ("accept_by", "file_by", "dispatch_by", "verify_by", "patrol_by")
 GRAINS = {
     "cell": ("day", "street_code", "community_code", "department_code", "element_code", "channel"),
     "region": ("day", "street_code", "community_code"),
     "department": ("day", "street_code", "department_code"),
+    "element": ("day", "element_code", "channel"),
 }
 BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -41,22 +50,19 @@ def _counters() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    # clustered by the rollup cell on SQLite (see evaluation/store.py)
     op.create_table(
         "kpi_case_facts",
+        *[sa.Column(d, sa.String(length=n), nullable=False) for d, n in FACT_DIMS],
         sa.Column("case_id", sa.String(length=32), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
-        sa.Column("day", sa.String(length=10), nullable=False),
-        sa.Column("street_code", sa.String(length=32), nullable=False),
-        sa.Column("community_code", sa.String(length=32), nullable=False),
         sa.Column("grid_code", sa.String(length=32), nullable=False),
-        sa.Column("department_code", sa.String(length=64), nullable=False),
-        sa.Column("element_code", sa.String(length=16), nullable=False),
-        sa.Column("channel", sa.String(length=16), nullable=False),
         *[sa.Column(p, sa.String(length=64), nullable=True) for p in PEOPLE],
         *_counters(),
-        sa.PrimaryKeyConstraint("case_id", name=op.f("pk_kpi_case_facts")),
+        sa.PrimaryKeyConstraint(*[d for d, _ in FACT_DIMS], "case_id", name="pk_kpi_case_facts"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_kpi_case_facts_day", "kpi_case_facts", ["day"])
+    op.create_index("ix_kpi_case_facts_case_id", "kpi_case_facts", ["case_id"], unique=True)
     op.create_index("ix_kpi_case_facts_grid_code_day", "kpi_case_facts", ["grid_code", "day"])
     for name, dims in GRAINS.items():
         op.create_table(
@@ -64,6 +70,7 @@ def upgrade() -> None:
             *[sa.Column(d, sa.String(length=64), nullable=False) for d in dims],
             *_counters(),
             sa.PrimaryKeyConstraint(*dims, name=f"pk_kpi_rollup_{name}"),
+            sqlite_with_rowid=False,
         )
     op.create_table(
         "kpi_cursor",
@@ -94,5 +101,5 @@ def downgrade() -> None:
     for name in reversed(list(GRAINS)):
         op.drop_table(f"kpi_rollup_{name}")
     op.drop_index("ix_kpi_case_facts_grid_code_day", table_name="kpi_case_facts")
-    op.drop_index("ix_kpi_case_facts_day", table_name="kpi_case_facts")
+    op.drop_index("ix_kpi_case_facts_case_id", table_name="kpi_case_facts")
     op.drop_table("kpi_case_facts")
