@@ -214,16 +214,27 @@ def evaluation_page(request: Request) -> HTMLResponse:
     )
 
 
+# page kind → the registry's record kind (an enterprise is a legal entity)
+PROFILE_KINDS = {
+    "enterprise": "entity",
+    "entity": "entity",
+    "person": "person",
+    "building": "building",
+    "room": "room",
+}
+
+
 @router.get("/console/profiles/{kind}/{key}", response_class=HTMLResponse)
 def profile_page(request: Request, kind: str, key: str) -> HTMLResponse:
-    if kind not in ("enterprise", "person", "building"):
+    if kind not in PROFILE_KINDS:
         raise NotFoundError("no such profile kind", code="route.not_found")
     return render(
         request,
         "console/profile.html",
         page="profile",
-        title_key=f"profile.{kind}",
+        title_key=f"profile.{PROFILE_KINDS[kind]}",
         kind=kind,
+        api_kind=PROFILE_KINDS[kind],
         key=key,
     )
 
