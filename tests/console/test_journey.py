@@ -165,8 +165,10 @@ def test_citizen_to_closure_and_rating(
         expect(page.locator("#wb-nearby")).to_contain_text("200")  # open problems near the pin
         page.locator("#wb-report button[type=submit]").click()
         expect(page.locator("#wb-report-done")).to_contain_text("已提交", timeout=30_000)
-        report_id = page.evaluate("JSON.parse(localStorage.getItem('civicloop.wb.reports'))[0]")
-        expect(page.locator(f"[data-report='{report_id}']")).to_contain_text("待工作人员确认")
+        waiting = page.locator("#wb-mine [data-report]").first  # newest first
+        expect(waiting).to_contain_text("待工作人员确认")
+        expect(waiting).to_contain_text("垃圾堆积三天")
+        report_id = waiting.get_attribute("data-report")
         citizen.shot(1, "citizen-reported")
         report = server.get(f"/api/v1/intake/reports/{report_id}", "dispatcher")
         assert report["photos"] and report["given_lon"] == pytest.approx(lon, abs=1e-5)

@@ -14,8 +14,9 @@ const SHOWN = 20; // the most recent matters; older ones stay reachable by track
 let pin = null;
 let map = null;
 
-const remembered = () => JSON.parse(localStorage.getItem(MINE) || "[]");
-const remember = (id) => localStorage.setItem(MINE, JSON.stringify([id, ...remembered()].slice(0, 50)));
+let mineKey = MINE; // per user: another person on the same browser must not see these
+const remembered = () => JSON.parse(localStorage.getItem(mineKey) || "[]");
+const remember = (id) => localStorage.setItem(mineKey, JSON.stringify([id, ...remembered()].slice(0, 50)));
 
 function setPin(lon, lat) {
   $("wb-lon").value = Number(lon).toFixed(6);
@@ -127,17 +128,10 @@ async function loadMine() {
   await attempt(async () => {
     const page = await api(`/cases?limit=${SHOWN}`);
     const known = new Set(page.items.map((c) => c.id));
-    const waiting = [];
-    for (const id of remembered()) {
-      try {
-        const r = await api(`/intake/reports/${id}`);
-        if (!r.case_id || !known.has(r.case_id)) {
-          if (r.status === "triage" || r.status === "proposed") waiting.push(r);
-        }
-      } catch (err) {
-        /* a report this user cannot read any more is simply not listed */
-      }
-    }
+    // reports this browser sent that no case stands for yet (read side by side)
+    const reports = await Promise.all(remembered().map((id) => api(`/intake/reports/${id}`).catch(() => null)));
+    const waiting = reports.filter((r) => r && (!r.case_id || !known.has(r.case_id))
+      && (r.status === "triage" || r.status === "proposed"));
     clear(box,
       waiting.map((r) => h("article", { class: "wb-card", dataset: { report: r.id } },
         h("header", {}, h("strong", {}, t("mine.waiting")), " · ", when(r.created_at)),
@@ -193,6 +187,7 @@ function matterCard(c) {
 async function main() {
   const me = await session(["citizen"]);
   if (!me) return;
+  mineKey = `${MINE}.${me.id}`;
   $("wb-report").addEventListener("submit", submit);
   $("wb-gps").addEventListener("click", locate);
   for (const id of ["wb-lon", "wb-lat"]) {
