@@ -164,3 +164,42 @@ def test_step_times_per_department(
         headers=handler,
     )
     assert bad.status_code == 422
+
+
+def test_a_citizen_checks_their_cases_record_with_the_tracking_code(
+    client: TestClient, platform: Platform, tmp_path: Any
+) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from civicloop.ledger.checkpoints import create_checkpoint
+
+    e = element(platform, check=False)
+    r = client.post(
+        "/api/v1/cases", json=report_body(platform, e), headers=login(client, "citizen")
+    ).json()
+    cid, code = r["id"], r["tracking_code"]
+    assert client.get(f"/api/v1/supervision/track/{code}/proofs").status_code == 404  # no cp yet
+    chief = login(client, "chief")
+    client.post(f"/api/v1/cases/{cid}/accept", headers=chief)
+    create_checkpoint(platform)
+    client.post(f"/api/v1/cases/{cid}/file", headers=chief)
+    body = client.get(f"/api/v1/supervision/track/{code.lower()}/proofs").json()
+    done = [x for x in body["entries"] if not x["pending"]]
+    assert [x["action"] for x in done] == ["case.reported", "case.accepted"]
+    assert body["entries"][-1]["pending"] and body["entries"][-1]["action"] == "case.filed"
+    assert all(x["verified"] and x["entry"] is None for x in done)
+    assert "13812345678" not in json.dumps(body, ensure_ascii=False)
+    script = Path(__file__).resolve().parents[2] / "scripts" / "verify_inclusion.py"
+    (tmp_path / "p.json").write_text(json.dumps(done[0]), encoding="utf-8")
+    (tmp_path / "c.json").write_text(json.dumps(body["checkpoint"]), encoding="utf-8")
+    ok = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "p.json"), str(tmp_path / "c.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert client.get("/api/v1/supervision/track/NOPE0000/proofs").status_code == 404

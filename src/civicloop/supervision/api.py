@@ -98,4 +98,13 @@ def reply_quality(case_id: str, p: PlatformDep, actor: ActorDep) -> dict[str, An
     return service.reply_quality_for_case(p, actor, case_id)
 
 
+@api.get(
+    "/track/{tracking_code}/proofs",
+    tags=["public"],
+    summary="Proofs that a tracked case's record is in the signed ledger (public, hashes only)",
+)
+def tracked_proofs(tracking_code: str, p: PlatformDep) -> dict[str, Any]:
+    return service.tracked_case_proofs(p, tracking_code)
+
+
 router.include_router(api)

@@ -464,3 +464,32 @@ def reply_quality_scores(
             "different_question": sum(1 for s in scores if s.answers_different_question),
         }
     return out
+
+
+# -- transparency: proofs for whoever holds a tracking code -----------------------------------
+
+
+def tracked_case_proofs(p: Platform, tracking_code: str) -> dict[str, Any]:
+    """For the case a tracking code follows: every ledger entry's hash with its inclusion proof
+    in the latest signed checkpoint (hash-only: no content, no actor), so the citizen can check
+    with ``scripts/verify_inclusion.py`` that the record of their case was never rewritten.
+    Entries newer than the checkpoint are listed as pending. NotFoundError for an unknown code
+    (or no checkpoint yet)."""
+    from civicloop.ledger import checkpoints as cps
+    from civicloop.ledger.service import timeline
+
+    code = (tracking_code or "").strip().upper()
+    with p.db.read() as conn:
+        case_id = store.read_case_id_by_tracking_code(conn, code) if len(code) <= 16 else None
+    if case_id is None:
+        raise NotFoundError("no case with this tracking code", code="case.not_found")
+    cp = cps.read_checkpoint(p.db, None)
+    entries = []
+    for e in timeline(p.db, "case", case_id):
+        if e.seq > cp.tree_size:
+            entries.append({"seq": e.seq, "at": e.at, "action": e.action, "pending": True})
+            continue
+        proof = cps.prove_inclusion(p.db, e.seq, cp.id, with_entry=False)
+        proof.pop("checkpoint")
+        entries.append({"at": e.at, "action": e.action, "pending": False, **proof})
+    return {"checkpoint": cp.as_dict(), "entries": entries}

@@ -195,3 +195,13 @@ def read_closed_replies(
     for x in cases:
         x["reply"], x["replied_at"] = last.get(x["id"], ("", None))
     return cases
+
+
+def read_case_id_by_tracking_code(conn: Connection, code: str) -> str | None:
+    """The case a tracking code follows (a duplicate reporter's code follows its master case),
+    read the way ``cases.tracking.read_by_tracking_code`` reads it."""
+    c, r = cs.cases.c, cs.case_reporters.c
+    found = conn.execute(select(c.id).where(c.tracking_code == code)).scalar()
+    if found is None:
+        found = conn.execute(select(r.case_id).where(r.tracking_code == code)).scalar()
+    return str(found) if found is not None else None
