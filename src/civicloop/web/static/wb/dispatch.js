@@ -162,6 +162,16 @@ async function openCase(id) {
   }, panel);
 }
 
+// The catalogue names a local lead as "@street" / "@community": the office of this place.
+function localLead(code, c, here) {
+  if (code === "@street" || code === "@community") {
+    const kind = code === "@street" ? "street_office" : "community";
+    const d = here.find((x) => x.kind === kind);
+    return d ? deptName(d.code) : code;
+  }
+  return deptName(code);
+}
+
 function renderCase(c) {
   const panel = $("wb-case");
   const errs = h("div", { class: "wb-errs", "aria-live": "polite" });
@@ -186,7 +196,7 @@ function renderCase(c) {
     const here = departments.filter((d) => !["community", "street_office"].includes(d.kind)
       || (d.region_code && (d.region_code === c.street_code || (c.grid_code || "").startsWith(d.region_code))));
     const lead = h("select", { id: "wb-lead", name: "lead" },
-      h("option", { value: "" }, t("dispatch.matrix_default", { dept: deptName(e && e.lead_department) })),
+      h("option", { value: "" }, t("dispatch.matrix_default", { dept: localLead(e && e.lead_department, c, here) })),
       here.map((d) => h("option", { value: d.code }, deptName(d.code))));
     const assists = h("select", { id: "wb-assists", name: "assists", multiple: true, size: "4" },
       here.map((d) => h("option", { value: d.code }, deptName(d.code))));

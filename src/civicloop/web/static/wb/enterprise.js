@@ -10,14 +10,14 @@ const $ = (id) => document.getElementById(id);
 async function loadEnterprise() {
   try {
     const ent = await api("/enterprise/me");
-    $("wb-register").hidden = true;
+    $("wb-register-box").hidden = true;
     $("wb-demand-box").hidden = false;
     clear($("wb-ent"), h("strong", {}, ent.name), ` · ${t("ent.code")} `, h("span", { class: "wb-code" }, ent.credit_code),
       ent.address ? ` · ${ent.address}` : null);
     return true;
   } catch (err) {
     if (err.status !== 403 && err.status !== 404) throw err;
-    $("wb-register").hidden = false;
+    $("wb-register-box").hidden = false;
     $("wb-demand-box").hidden = true;
     clear($("wb-ent"), t("ent.unbound"));
     return false;
@@ -92,7 +92,7 @@ function demandCard(d) {
       }, t("notfixed.send"))));
   }
   return h("article", { class: "wb-card", dataset: { case: d.id, number: d.number, status: d.status } },
-    h("header", {}, h("strong", {}, statusLabel(d.status)), ` · ${d.category_name || d.category || ""} · ${d.title}`,
+    h("header", {}, h("strong", {}, statusLabel(d.status)), ` · ${[d.category_name, d.title].filter(Boolean).join(" · ")}`,
       d.is_overdue ? h("span", { class: "wb-tag wb-warn" }, t("overdue")) : null),
     h("p", { class: "wb-text" }, d.description),
     h("p", {}, `${t("case.department")}: ${d.lead_department_name || "—"} · ${t("case.due")} ${when(d.deadline_at)} · ${t("mine.code")}: `,
