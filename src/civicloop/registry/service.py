@@ -1,8 +1,8 @@
 """Reading the registries: records, batches for linkage, elders living alone, addresses.
 
-Other contexts call these functions, never the tables: Helper contexts such as discovery (the
-water-use detector asks :func:`elders_living_alone`), entity resolution (:func:`iter_records`),
-the intake geocoder (:func:`locate_in_text`) and profiles.
+Other contexts call these functions, never the tables: discovery (the water-use detector asks
+:func:`elders_living_alone` and joins meters to people by ``room_id``), entity resolution
+(:func:`iter_records`), the intake geocoder (:func:`locate_in_text`) and profiles.
 
 The address index (every building key and room) is kept in memory per platform for
 ``INDEX_SECONDS``: the geocoder asks it on every free-text report, and an import or correction
@@ -296,10 +296,12 @@ class AddressIndex:
         return b, rid
 
 
-def load_index(conn: Connection) -> AddressIndex:
+def load_index(conn: Connection, *, rooms: bool = True) -> AddressIndex:
     idx = AddressIndex()
     for r in conn.execute(select(store.buildings)):
         idx.add_building(dict(r._mapping))
+    if not rooms:
+        return idx
     rc = store.rooms.c
     for rid, bid, unit, room in conn.execute(select(rc.id, rc.building_id, rc.unit, rc.room)):
         idx.rooms[(bid, unit, room)] = rid
@@ -307,25 +309,29 @@ def load_index(conn: Connection) -> AddressIndex:
     return idx
 
 
-_CACHE: dict[int, tuple[weakref.ref[Platform], AddressIndex, float]] = {}
+_CACHE: dict[tuple[int, bool], tuple[weakref.ref[Platform], AddressIndex, float]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def address_index(p: Platform) -> AddressIndex:
+def address_index(p: Platform, *, rooms: bool = True) -> AddressIndex:
+    """The cached index; ``rooms=False`` holds buildings only (what the geocoder needs: a few
+    thousand rows to reload instead of every room)."""
     now = time.monotonic()
-    hit = _CACHE.get(id(p))
+    key = (id(p), rooms)
+    hit = _CACHE.get(key)
     if hit is not None and hit[0]() is p and now - hit[2] < INDEX_SECONDS:
         return hit[1]
     with _CACHE_LOCK:
         with p.db.read() as conn:
-            idx = load_index(conn)
-        _CACHE[id(p)] = (weakref.ref(p), idx, now)
+            idx = load_index(conn, rooms=rooms)
+        _CACHE[key] = (weakref.ref(p), idx, now)
         return idx
 
 
 def forget_index(p: Platform) -> None:
     with _CACHE_LOCK:
-        _CACHE.pop(id(p), None)
+        _CACHE.pop((id(p), True), None)
+        _CACHE.pop((id(p), False), None)
 
 
 def match_address(p: Platform, text: str) -> dict[str, Any] | None:
@@ -354,7 +360,7 @@ def locate_in_text(p: Platform, text: str) -> dict[str, Any] | None:
     the first start at which the parser's keys hit a registered building wins. Returns the
     building's position and the matched span, or None (then the gazetteer geocoder decides).
     """
-    idx = address_index(p)
+    idx = address_index(p, rooms=False)
     if not idx.by_id or not text:
         return None
     norm = addr.normalise(text)
