@@ -97,10 +97,12 @@ def ingest(
     request_id: str = "-",
     quarantine: bool = True,
     with_ids: bool = False,
+    run_rules: bool = True,
 ) -> IngestResult:
     """Validate, locate, store and evaluate one parsed batch (see the module docstring).
 
-    ``quarantine=False`` reports unknown devices as errors instead (quarantine replays use it).
+    ``quarantine=False`` reports unknown devices as errors instead (quarantine replays use it);
+    ``run_rules=False`` stores without evaluating (the benchmark's rules-free baseline).
     Raises only storage errors (the batch is then not stored at all).
     """
     result = IngestResult(received=len(parsed.observations) + len(parsed.errors))
@@ -135,7 +137,7 @@ def ingest(
         result.duplicates += len(unknown) - result.quarantined
     if with_ids:
         result.success = [o.device_id for o, _ in good] + [o.device_id for o in unknown]
-    if fresh:
+    if fresh and run_rules:
         _run_rules(p, [_reading(o, d, g) for o, d, g in fresh], result, request_id)
     return result
 
@@ -203,7 +205,7 @@ def _fresh_rows(
     good: Sequence[tuple[Observation, Device]],
     grids: Sequence[str | None],
     now: datetime,
-) -> tuple[list[tuple[Observation, Device, str | None]], list[dict[str, Any]]]:
+) -> tuple[list[tuple[Observation, Device, str | None]], list[tuple[Any, ...]]]:
     """The batch minus what is already stored (or repeated within the batch), as rows."""
     if not good:
         return [], []
@@ -211,7 +213,7 @@ def _fresh_rows(
     stored = _stored_keys(raw, [o.device_id for o, _ in good], stamps)
     received = raw.ts(now)
     fresh: list[tuple[Observation, Device, str | None]] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     seen: set[tuple[str, Any]] = set()
     dumps = orjson.dumps
     for (obs, device), stamp, grid in zip(good, stamps, grids, strict=True):
@@ -220,18 +222,18 @@ def _fresh_rows(
             continue
         seen.add(key)
         lon, lat = (obs.lon, obs.lat) if obs.lon is not None else (device.lon, device.lat)
-        rows.append(
-            {
-                "device_id": obs.device_id,
-                "entity_type": obs.entity_type,
-                "observed_at": stamp,
-                "attrs": dumps(obs.attrs).decode(),
-                "lat": lat,
-                "lon": lon,
-                "grid_code": grid,
-                "notification_id": obs.notification_id,
-                "received_at": received,
-            }
+        rows.append(  # in store.READING_COLUMNS order
+            (
+                obs.device_id,
+                obs.entity_type,
+                stamp,
+                dumps(obs.attrs).decode(),
+                lat,
+                lon,
+                grid,
+                obs.notification_id,
+                received,
+            )
         )
         fresh.append((obs, device, grid))
     return fresh, rows

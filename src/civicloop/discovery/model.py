@@ -117,6 +117,7 @@ ENTITY_TYPES: dict[str, EntityTypeSpec] = {
                 "methaneConcentration": _CONCENTRATION,
                 "status": _words("ok", "lidOpen", "dropped", "burning", "moved", "notAvailable"),
                 "binCapacity": _num(0.0),
+                "mixedWaste": _BOOL,  # a patrol's or a camera's "mixed waste here" report
             },
         ),
         EntityTypeSpec(
@@ -149,6 +150,7 @@ ENTITY_TYPES: dict[str, EntityTypeSpec] = {
                 "conductivity": _num(0.0),
                 "turbidity": _num(0.0),
                 "dissolvedOxygen": _num(0.0),
+                "pressure": _num(0.0, None, "BAR"),  # water-main pressure points
             },
         ),
         EntityTypeSpec(
@@ -197,6 +199,16 @@ ENTITY_TYPES: dict[str, EntityTypeSpec] = {
                 "illuminanceLevel": _RATIO,
                 "powerConsumption": _num(0.0),
             },
+        ),
+        EntityTypeSpec(
+            "ManholeCover",
+            {"tiltAngle": _num(0.0, 180.0, "DD"), "status": _TEXT, "batteryLevel": _RATIO},
+            source="civicloop",
+        ),
+        EntityTypeSpec(
+            "GasDetector",
+            {"lel": _num(0.0, 100.0, "P1"), "ch4": _num(0.0), "batteryLevel": _RATIO},
+            source="civicloop",
         ),
         EntityTypeSpec(
             "WaterMeter",

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -304,16 +305,14 @@ def _location(raw: Any) -> tuple[float | None, float | None]:
     if not isinstance(geometry, dict) or geometry.get("type") != "Point":
         raise _Bad("location must be a GeoJSON Point", "location", "type")
     coords = geometry.get("coordinates")
-    if (
-        not isinstance(coords, list)
-        or len(coords) < 2
-        or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])
-    ):
+    if not isinstance(coords, list) or len(coords) < 2:
         raise _Bad("location needs [longitude, latitude] numbers", "location", "type")
-    lon, lat = float(coords[0]), float(coords[1])
+    lon, lat = coords[0], coords[1]
+    if type(lon) not in (float, int) or type(lat) not in (float, int):  # bool is not a number
+        raise _Bad("location needs [longitude, latitude] numbers", "location", "type")
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         raise _Bad("location lies outside [-180, 180] × [-90, 90]", "location", "range")
-    return lon, lat
+    return float(lon), float(lat)
 
 
 def parse_time(value: Any, field_name: str = "observedAt") -> datetime:
@@ -321,11 +320,18 @@ def parse_time(value: Any, field_name: str = "observedAt") -> datetime:
     if not isinstance(value, str):
         raise _Bad(f"{field_name} must be an ISO-8601 string", field_name, "type")
     try:
-        at = datetime.fromisoformat(value)
+        return _iso(value)
     except ValueError as exc:
         raise _Bad(
             f"{field_name} is not an ISO-8601 time: {value[:40]!r}", field_name, "format"
         ) from exc
+
+
+@lru_cache(maxsize=8192)
+def _iso(value: str) -> datetime:
+    # Cached: a normalized entity repeats its observedAt on every attribute, and a batch
+    # often shares a handful of timestamps.
+    at = datetime.fromisoformat(value)
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 

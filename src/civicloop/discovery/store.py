@@ -103,22 +103,36 @@ readings_quarantine = Table(
     UniqueConstraint("device_id", "observed_at"),
 )
 
-_READING_COLUMNS = (
-    "device_id, entity_type, observed_at, attrs, lat, lon, grid_code, notification_id, received_at"
+READING_COLUMNS = (
+    "device_id",
+    "entity_type",
+    "observed_at",
+    "attrs",
+    "lat",
+    "lon",
+    "grid_code",
+    "notification_id",
+    "received_at",
 )
 
 
-def insert_readings(raw: Raw, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Store readings (``attrs`` already JSON text); returns how many were new."""
+def insert_readings(raw: Raw, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Store readings given as tuples in ``READING_COLUMNS`` order (``attrs`` already JSON
+    text); returns how many were new. Positional parameters: on a thousand rows a batch,
+    tuples cost the driver less than dicts."""
     if not rows:
         return 0
-    attrs = ":attrs" if raw.is_sqlite else "CAST(:attrs AS JSONB)"
+    mark = "?" if raw.is_sqlite else "%s"
+    marks = [mark] * len(READING_COLUMNS)
+    if not raw.is_sqlite:
+        marks[READING_COLUMNS.index("attrs")] = "CAST(%s AS JSONB)"
     sql = (
-        f"INSERT INTO readings ({_READING_COLUMNS}) VALUES (:device_id, :entity_type, "
-        f":observed_at, {attrs}, :lat, :lon, :grid_code, :notification_id, :received_at) "
+        f"INSERT INTO readings ({', '.join(READING_COLUMNS)}) VALUES ({', '.join(marks)}) "
         "ON CONFLICT (device_id, observed_at) DO NOTHING"
     )
-    return _executemany_count(raw, sql, rows)
+    cur = raw._cur
+    cur.executemany(sql, rows)
+    return int(cur.rowcount)
 
 
 def insert_quarantine(raw: Raw, rows: Sequence[Mapping[str, Any]]) -> int:
