@@ -228,3 +228,48 @@ def test_import_over_http_is_admin_only_and_all_or_nothing(
     files = {"file": ("rooms.csv", good.encode(), "text/csv")}
     done = client.post(f"{url}?dry_run=false", files=files, headers=admin)
     assert done.status_code == 200 and done.json()["applied"] and done.json()["new"] == 1
+
+
+def test_entity_and_building_profiles(
+    client: TestClient, platform: Platform, flat: dict[str, Any], tmp_path: Path
+) -> None:
+    import random
+
+    from civicloop.enterprise.demo import demo_credit_code
+
+    code = demo_credit_code(random.Random(5))
+    ent = _csv(
+        tmp_path / "entities.csv",
+        [
+            ["统一社会信用代码", "企业名称", "法定代表人", "经营地址", "登记状态"],
+            [code, "上海测试餐饮有限公司", "赵六", f"{ROAD}1弄1号", "存续"],
+        ],
+    )
+    import_file(platform, "entities", ent)
+    h = login(client, "enterprise")
+    reg = {
+        "credit_code": code,
+        "name": "上海测试餐饮有限公司",
+        "lon": flat["lon"],
+        "lat": flat["lat"],
+    }
+    assert client.post("/api/v1/enterprise/register", json=reg, headers=h).status_code == 200
+    demand = client.post(
+        "/api/v1/enterprise/demands",
+        json={"category": "policy", "text": "想了解今年的研发补贴怎么申报。"},
+        headers=h,
+    )
+    assert demand.status_code in (200, 201), demand.text
+
+    r = client.get(f"/api/v1/profiles/entity/{code}", headers=login(client, "operator"))
+    assert r.status_code == 200, r.text
+    prof = r.json()
+    assert prof["facts"]["name"] == "上海测试餐饮有限公司"
+    assert prof["facts"]["legal_representative"] != "赵六"  # masked for an operator
+    assert prof["building"]["address"] == f"{ROAD}1弄1号"
+    assert [d["id"] for d in prof["demands"]] == [demand.json()["id"]]
+    b = client.get(
+        f"/api/v1/profiles/building/{prof['building']['id']}", headers=login(client, "admin")
+    ).json()
+    assert (b["rooms"], b["residents"]) == (2, 4)
+    assert [e["credit_code"] for e in b["entities"]] == [code]
