@@ -273,3 +273,21 @@ def test_entity_and_building_profiles(
     ).json()
     assert (b["rooms"], b["residents"]) == (2, 4)
     assert [e["credit_code"] for e in b["entities"]] == [code]
+
+
+def test_moving_a_person_by_correction_moves_their_grid(
+    platform: Platform, flat: dict[str, Any]
+) -> None:
+    from civicloop.org import service as org
+    from civicloop.registry.corrections import propose_correction, review_correction
+
+    worker = org.actor_for_user(platform, "gridworker")
+    admin = org.actor_for_user(platform, "street-ljz")
+    c = propose_correction(platform, worker, "person", "P1", {"room_id": "R2"}, "已搬到隔壁")
+    review_correction(platform, admin, c["id"], approve=True)
+    person = service.get_person(platform, "P1")
+    assert person["room_id"] == "R2"
+    assert person["grid_code"] == service.get_room(platform, "R2")["grid_code"]
+    with pytest.raises(Exception) as err:
+        propose_correction(platform, worker, "person", "P1", {"room_id": "NOPE"})
+    assert "not found" in str(err.value)

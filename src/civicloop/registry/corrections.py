@@ -141,6 +141,26 @@ def propose_correction(
     return row
 
 
+def _derived(p: Platform, conn: Any, kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
+    """Columns that follow from a corrected field: a person's grid from the new room, an
+    entity's building and grid from the new operating address."""
+    if kind is Kind.PERSON and "room_id" in values:
+        grid = None
+        if values["room_id"]:
+            grid = conn.execute(
+                select(store.rooms.c.grid_code).where(store.rooms.c.id == values["room_id"])
+            ).scalar()
+        return {"grid_code": grid}
+    if kind is Kind.ENTITY and "operating_address" in values:
+        from civicloop.registry.address import parse
+
+        b = service.address_index(p, rooms=False).building_for(
+            parse(values["operating_address"] or "")
+        )
+        return {"building_id": b["id"] if b else None, "grid_code": b["grid_code"] if b else None}
+    return {}
+
+
 def _load(conn: Any, correction_id: str) -> dict[str, Any] | None:
     r = conn.execute(
         select(store.corrections).where(store.corrections.c.id == correction_id)
@@ -195,6 +215,7 @@ def review_correction(
             values = dict(c["changes"])
             if "observed_residents" in values:
                 values["observed_at"] = now
+            values.update(_derived(p, conn, kind, values))
             before = {k: plain(current._mapping[k]) for k in c["changes"]}
             conn.execute(update(t).where(key == c["record_id"]).values(**values, updated_at=now))
             conn.execute(
