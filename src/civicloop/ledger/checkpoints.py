@@ -83,8 +83,11 @@ def _checkpoint(row: Any) -> Checkpoint:
 class TreeReader:
     """Subtree hashes of the ledger: stored perfect nodes where they exist, leaves otherwise."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(
+        self, conn: Connection, overlay: dict[tuple[int, int], bytes] | None = None
+    ) -> None:
         self.conn = conn
+        self.overlay = overlay or {}  # (level, idx) → hash of nodes computed but not yet stored
         self._memo: dict[tuple[int, int], bytes] = {}
 
     def leaves(self, start: int, end: int) -> list[bytes]:
@@ -107,7 +110,9 @@ class TreeReader:
         else:
             if size & (size - 1) == 0 and start % size == 0:
                 level = size.bit_length() - 1
-                h = store.read_node(self.conn, level, start >> level)
+                h = self.overlay.get((level, start >> level))
+                if h is None:
+                    h = store.read_node(self.conn, level, start >> level)
             if h is None:
                 k = merkle.split_point(size)
                 h = merkle.node_hash(self.subtree(start, start + k), self.subtree(start + k, end))
@@ -115,31 +120,49 @@ class TreeReader:
         return h
 
 
-def _extend_nodes(conn: Connection, size: int) -> None:
-    """Store every perfect subtree of ≥ 2^NODE_MIN_LEVEL leaves that lies within [0, size)."""
+def _new_nodes(conn: Connection, size: int) -> dict[int, tuple[int, list[bytes]]]:
+    """Every perfect subtree of ≥ 2^NODE_MIN_LEVEL leaves within [0, size) not stored yet:
+    level → (first index, hashes). Reads only; the caller stores them."""
     base = store.NODE_MIN_LEVEL
     have, want = store.node_count(conn, base), size >> base
+    out: dict[int, tuple[int, list[bytes]]] = {}
+    roots: list[bytes] = []
     chunk = have
     while chunk < want:
         last = min(want, chunk + READ_BATCH // LEAF_CHUNK)
-        hashes = store.chain_hashes(conn, chunk * LEAF_CHUNK + 1, last * LEAF_CHUNK)
-        leaves = merkle.entry_leaves(hashes)
-        roots = [
+        leaves = merkle.entry_leaves(
+            store.chain_hashes(conn, chunk * LEAF_CHUNK + 1, last * LEAF_CHUNK)
+        )
+        roots += [
             merkle.perfect_root(leaves[i : i + LEAF_CHUNK])
             for i in range(0, len(leaves), LEAF_CHUNK)
         ]
-        store.insert_nodes(conn, base, chunk, roots)
         chunk = last
+    out[base] = (have, roots)
     level = base + 1
     while size >> level:
         have, want = store.node_count(conn, level), size >> level
         if want > have:
-            children = store.read_nodes(conn, level - 1, 2 * have, 2 * want - 1)
-            parents = [
-                merkle.node_hash(children[i], children[i + 1]) for i in range(0, len(children), 2)
-            ]
-            store.insert_nodes(conn, level, have, parents)
+            below_first, below_new = out[level - 1]
+            first_child, last_child = 2 * have, 2 * want - 1
+            stored = (
+                store.read_nodes(conn, level - 1, first_child, below_first - 1)
+                if first_child < below_first
+                else []
+            )
+            children = stored + below_new[max(0, first_child - below_first) :]
+            children = children[: last_child - first_child + 1]
+            out[level] = (
+                have,
+                [
+                    merkle.node_hash(children[i], children[i + 1])
+                    for i in range(0, len(children), 2)
+                ],
+            )
+        else:
+            out[level] = (have, [])
         level += 1
+    return out
 
 
 # -- use cases ----------------------------------------------------------------------------------
@@ -147,22 +170,38 @@ def _extend_nodes(conn: Connection, size: int) -> None:
 
 def create_checkpoint(p: Platform) -> Checkpoint | None:
     """Sign the current ledger's root; returns the latest checkpoint when nothing was appended
-    since (and None while the ledger is empty)."""
+    since (and None while the ledger is empty).
+
+    The hashing runs in a read snapshot (entries never change, so a snapshot is as good as a
+    lock) and only the inserts take the write lock: the first checkpoint of a large ledger does
+    not stall the platform's writers for the seconds it takes."""
     signer = load_signer(p.settings.data_dir)
-    with p.db.write() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHECKPOINT_LOCK})")
+    with p.db.read() as conn:
         last = store.read_checkpoint(conn, None)
         size = store.max_seq(conn)
         if size == 0:
             return None
         if last is not None and int(last.tree_size) >= size:
             return _checkpoint(last)
-        _extend_nodes(conn, size)
-        root = TreeReader(conn).subtree(0, size).hex()
-        at = p.clock.now()
+        nodes = _new_nodes(conn, size)
+        overlay = {
+            (level, first + i): h
+            for level, (first, hashes) in nodes.items()
+            for i, h in enumerate(hashes)
+        }
+        root = TreeReader(conn, overlay).subtree(0, size).hex()
+    at = p.clock.now()
+    with p.db.write() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHECKPOINT_LOCK})")
+        latest = store.read_checkpoint(conn, None)
+        if latest is not None and int(latest.tree_size) >= size:
+            return _checkpoint(latest)  # another process checkpointed meanwhile
+        for level, (first, hashes) in nodes.items():
+            stored = store.node_count(conn, level)  # skip what another process stored meanwhile
+            store.insert_nodes(conn, level, max(first, stored), hashes[max(0, stored - first) :])
         cp = Checkpoint(
-            id=(int(last.id) if last is not None else 0) + 1,
+            id=(int(latest.id) if latest is not None else 0) + 1,
             tree_size=size,
             root_hash=root,
             at=at,
