@@ -27,6 +27,16 @@ from tests.console.conftest import ARTIFACTS, Server, login_as
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.sync_api").expect
 
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """The machine is shared and busy: wait up to 15 s for a page to show a step (a real
+    failure still fails, later), then put Playwright's default of 5 s back."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "is_mobile": True,

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from tests.console.conftest import Server, as_user
-from tests.console.test_journey import photo, quiet_spot, quiet_spots, real_errors
+from tests.console.test_journey import (  # noqa: F401 (patient_expect: an autouse fixture)
+    patient_expect,
+    photo,
+    quiet_spot,
+    quiet_spots,
+    real_errors,
+)
 
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.sync_api").expect
