@@ -88,7 +88,11 @@ def test_dispatch_rejects_in_place_and_reads_in_english(
         "citizen",
         "POST",
         "/intake/reports",
-        {"text": "这里有个东西不太对劲，麻烦看看", "lon": lon, "lat": lat},
+        {
+            "text": "这里有个东西不太对劲<img src=x onerror=alert(1)>，麻烦看看",
+            "lon": lon,
+            "lat": lat,
+        },
     )
     as_user(console_page, server, "dispatcher")
     page = ready(console_page, server, "/console/dispatch?lang=en")
@@ -96,6 +100,9 @@ def test_dispatch_rejects_in_place_and_reads_in_english(
     page.locator("#wb-queue-status").select_option(r["status"])
     card = page.locator(f"[data-report='{r['id']}']")
     expect(card).to_contain_text("Confirm")
+    # what people typed is shown as text, never parsed as HTML
+    expect(card.locator(".wb-text")).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(card.locator("img")).to_have_count(0)
     # an empty reason is refused by the API; the problem is shown inside the card, named
     card.locator("[data-act=reject]").click()
     expect(card.locator(".wb-error[role=alert]")).to_contain_text("reason")
