@@ -62,6 +62,7 @@ def test_scores_heat_and_scope_over_http(client: TestClient, platform: Platform)
     assert bad.status_code == 422 and bad.json()["field"] == "kind"
 
 
+@pytest.mark.slow
 def test_a_draw_is_tilted_reproducible_and_in_the_ledger(
     client: TestClient, registry: Platform
 ) -> None:

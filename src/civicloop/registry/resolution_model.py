@@ -169,6 +169,12 @@ def address_road(norm_address: str) -> str:
     return m.group(0) if m else ""
 
 
+def address_head(norm_address: str) -> str:
+    """Road and first number (``浦东南路123``): a tighter blocking key than the road alone."""
+    m = re.match(r"\D+\d+", norm_address)
+    return m.group(0) if m else ""
+
+
 @dataclass(frozen=True)
 class Record:
     """One source's record about an object. ``key`` is ``source:record_id``."""
@@ -228,6 +234,7 @@ def _row(r: Record) -> dict[str, Any]:
         "legal_form": form if form and form != "公司" else None,
         "address_norm": addr or None,
         "address_road": address_road(addr) or None,
+        "address_head": address_head(addr) or None,
         "phone": (re.sub(r"\D", "", r.phone or "") or None),
         "representative": normalise_person_name(r.representative) or None,
         "credit_code": (r.credit_code or "").strip().upper() or None,
@@ -310,15 +317,19 @@ def _settings(kind: str) -> Any:
                 m_probabilities=[0.9, 0.1], u_probabilities=[1e-4, 0.9999]
             )
         )
-        blocking.append(block_on("phone"))
+        # common names (王伟, 李娜) would make a name-only block quadratic: pair it with the road
+        blocking = [block_on("name_core", "address_road"), block_on("phone")]
     else:
-        blocking = [block_on("address_road"), block_on("name_core")]
-        comparisons = [address, name]
+        # buildings: same road and first number, or the same whole address
+        blocking = [block_on("address_head"), block_on("address_norm")]
+        comparisons = [address]
     return SettingsCreator(
         link_type="dedupe_only",
         comparisons=comparisons,
         blocking_rules_to_generate_predictions=blocking,
-        probability_two_random_records_match=0.0005,
+        # buildings: a registry rarely lists one twice, but two records with one normalised
+        # address are the same building far more often than two names are one enterprise
+        probability_two_random_records_match=0.01 if kind == "building" else 0.0005,
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )
@@ -383,12 +394,13 @@ def resolve(
     uf = UnionFind(r.key for r in records)
     for p in exact:
         uf.union(p.left, p.right)
+    by_key = {r.key: r for r in records}
     for kind in KINDS:
         group = [r for r in records if r.kind == kind]
         scored = probabilistic_pairs(group, t.low, seed=seed)
         compared += len(scored)
         for p in scored:
-            if (p.left, p.right) in no:
+            if (p.left, p.right) in no or _keys_conflict(by_key[p.left], by_key[p.right]):
                 continue
             if p.probability >= t.high:
                 links.append(p)
@@ -398,6 +410,15 @@ def resolve(
     # a review pair already joined through other links needs no human
     reviews = [p for p in reviews if uf.find(p.left) != uf.find(p.right)]
     return Resolution(links=links, reviews=reviews, clusters=uf.groups(), compared_pairs=compared)
+
+
+def _keys_conflict(a: Record, b: Record) -> bool:
+    """Two different credit codes (or ID numbers) are two objects, however alike the names."""
+    for attr in ("credit_code", "id_number"):
+        x, y = (getattr(a, attr) or "").strip().upper(), (getattr(b, attr) or "").strip().upper()
+        if x and y and x != y:
+            return True
+    return False
 
 
 def pairwise_scores(
