@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from civicloop.cli_support import DataDir, console, fail, open_platform, require_database
+from civicloop.cli_support import (
+    DataDir,
+    console,
+    fail,
+    open_platform,
+    require_database,
+    settings_for,
+)
 from civicloop.core.errors import CivicError
 
 app = typer.Typer(help="KPIs: rollups, recompute, rankings, reports.", no_args_is_help=True)
@@ -18,6 +25,7 @@ app = typer.Typer(help="KPIs: rollups, recompute, rankings, reports.", no_args_i
 @app.command()
 def consume(data_dir: DataDir = None) -> None:
     """Apply new ledger entries to the KPI rollups (what the server does periodically)."""
+    require_database(settings_for(data_dir))
     p = open_platform(data_dir)
     try:
         from civicloop.evaluation import service
@@ -40,6 +48,7 @@ def recompute(
     ] = False,
 ) -> None:
     """Rebuild case facts and every rollup from scratch (identical to the incremental state)."""
+    require_database(settings_for(data_dir))
     p = open_platform(data_dir)
     try:
         from civicloop.evaluation import service
@@ -115,14 +124,13 @@ def report(
     data_dir: DataDir = None,
 ) -> None:
     """Write the monthly evaluation report (HTML with SVG charts, or PDF)."""
-    settings_dir = data_dir
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("html", "pdf"):
         console.print("[red]error[/red] --out must end in .html or .pdf")
         raise typer.Exit(2)
-    p = open_platform(settings_dir)
+    require_database(settings_for(data_dir))
+    p = open_platform(data_dir)
     try:
-        require_database(p.settings)
         from civicloop.evaluation import report as rep
         from civicloop.evaluation import service
         from civicloop.org.model import SYSTEM_ACTOR
