@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from civicloop.risk.model import Scorecard, ScorecardError, SubjectKind, parse_s
 from civicloop.runtime import Platform
 
 PACKAGED = Path(__file__).with_name("scorecards")
-_CACHE: dict[int, dict[SubjectKind, Scorecard]] = {}
+# per platform; the weak reference tells a live platform from a new one reusing its id()
+_CACHE: dict[int, tuple[weakref.ref[Platform], dict[SubjectKind, Scorecard]]] = {}
 _LOCK = threading.Lock()
 
 
@@ -40,7 +42,8 @@ def _files(p: Platform) -> dict[str, Path]:
 def load(p: Platform) -> dict[SubjectKind, Scorecard]:
     """The active scorecard per subject kind (read once per platform; ``reload`` to re-read)."""
     with _LOCK:
-        cards = _CACHE.get(id(p))
+        hit = _CACHE.get(id(p))
+        cards = hit[1] if hit is not None and hit[0]() is p else None
         if cards is None:
             cards = {}
             for name, path in _files(p).items():
@@ -55,7 +58,7 @@ def load(p: Platform) -> dict[SubjectKind, Scorecard]:
                         f"scorecard {name} is not valid: {exc}", field=name, rule="scorecard"
                     ) from exc
                 cards[card.subject_kind] = card
-            _CACHE[id(p)] = cards
+            _CACHE[id(p)] = (weakref.ref(p), cards)
         return cards
 
 
