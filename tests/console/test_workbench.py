@@ -311,3 +311,30 @@ def test_citizen_page_on_a_phone_says_not_fixed(console_server: Server, phone_pa
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
     assert unlabelled(page) == []
     assert real_errors(phone_page.console_errors) == []
+
+
+def test_shift_chief_supervises_and_the_department_sees_the_order(
+    console_server: Server, chromium: Any, console_page: Any
+) -> None:
+    server = console_server
+    c = dispatched_case(server, "路口垃圾桶旁垃圾成堆，反映多次未处理（督办测试）")
+    as_user(console_page, server, "chief")
+    page = ready(console_page, server, f"/console/dispatch#case={c['id']}")
+    page.locator("#wb-supervise-reason").fill("群众多次反映，请限期处置")
+    page.locator("#wb-supervise-hours").fill("8")
+    page.locator("#wb-case [data-act=supervise]").click()
+    expect(page.locator("#flash")).to_contain_text("督办")
+    orders = call(server, "chief", "GET", f"/cases/{c['id']}")["supervision_orders"]
+    assert [o["reason"] for o in orders] == ["群众多次反映，请限期处置"]
+    assert real_errors(console_page.console_errors) == []
+
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    try:
+        handler = context.new_page()
+        as_user(handler, server, f"handler-{c['lead_department']}")
+        ready(handler, server, "/console/department")
+        expect(handler.locator("#wb-orders")).to_contain_text("群众多次反映，请限期处置")
+        handler.locator("#wb-orders li", has_text="群众多次反映").locator("button").click()
+        expect(handler.locator("#wb-case")).to_contain_text("督办单")
+    finally:
+        context.close()

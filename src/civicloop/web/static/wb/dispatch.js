@@ -222,6 +222,14 @@ function renderCase(c) {
       h("label", { for: `wb-${verb}-reason` }, t("reason")), input,
       h("button", { type: "button", dataset: { act: verb }, onclick: () => act(verb, { reason: input.value }) }, t(`action.${verb}`))));
   }
+  if (can.has("supervise")) {
+    const why = h("input", { type: "text", id: "wb-supervise-reason", maxlength: "2000" });
+    const hours = h("input", { type: "number", id: "wb-supervise-hours", min: "1", max: "720", value: "24" });
+    parts.push(h("div", { class: "wb-row" },
+      h("label", { for: "wb-supervise-reason" }, t("supervise.reason")), why,
+      h("label", { for: "wb-supervise-hours" }, t("supervise.hours")), hours,
+      h("button", { type: "button", dataset: { act: "supervise" }, onclick: () => act("supervise", { reason: why.value, hours: Number(hours.value) }) }, t("action.supervise"))));
+  }
   if (can.has("merge")) {
     parts.push(h("div", { id: "wb-dupes" }, h("button", {
       type: "button", dataset: { act: "duplicates" },
