@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from civicloop.cases import service as cases
+from civicloop.org import service as org
 from civicloop.registry import service as registry_service
 from civicloop.risk import service as risk
 from civicloop.runtime import Platform
-from tests.helpers import login
+from tests.helpers import element, login, report_body
 from tests.risk.test_api import registry  # noqa: F401  (the small generated registry)
 from tests.risk.test_data_loop import _close, _walk
 
@@ -38,3 +40,27 @@ def test_an_enterprise_profile_shows_its_risk_credit_and_links(
     assert {"source": "registry.entity", "record_id": code} in [
         {k: x[k] for k in ("source", "record_id")} for x in links["records"]
     ]
+
+
+@pytest.mark.slow
+def test_a_case_at_a_registered_room_scores_the_room_and_its_building(
+    client: TestClient,
+    registry: Platform,  # noqa: F811
+) -> None:
+    p = registry
+    room = next(iter(registry_service.iter_records(p, "room")))[0]
+    e = element(p, check=False, verify=True)
+    body = report_body(p, e, address=room["address"])
+    created = client.post("/api/v1/cases", json=body, headers=login(client, "citizen"))
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    # the case is voided as unfounded after an on-site check: the room gains an unfounded report
+    operator = org.actor_for_user(p, "operator")
+    cases.void_case(p, operator, cid, reason="现场核实不属实")
+    assert risk.consume(p)["outcomes"] == 1
+    admin = org.actor_for_user(p, "admin")
+    for kind, key in (("room", room["id"]), ("building", room["building_id"])):
+        s = risk.read_score(p, admin, kind, key)
+        ind = {i["indicator"]: i for i in s["explanation"]["indicators"]}
+        assert ind["unfounded_reports"]["raw"] == 1.0 and s["score"] == 0.0
+        assert s["is_stored"] and s["history"][0]["cause"]["outcome"] == "unfounded"
