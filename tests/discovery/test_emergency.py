@@ -15,6 +15,7 @@ from civicloop.core.settings import Settings
 from civicloop.discovery import alerts as alert_service
 from civicloop.discovery import emergency
 from civicloop.discovery import rules as engine
+from civicloop.discovery import rules_offline as offline
 from civicloop.discovery.model import Reading
 from civicloop.org.model import SYSTEM_ACTOR
 from civicloop.runtime import Platform
@@ -129,7 +130,7 @@ def test_deadlines_tighten_for_cases_filed_under_the_mode(platform: Platform) ->
 
 def test_emergency_thresholds_and_alert_cases_under_the_mode(platform: Platform) -> None:
     p = platform
-    found, problems = engine.read_rule_files([engine.DEFAULT_RULES_DIR])
+    found, problems = offline.read_rule_files([engine.DEFAULT_RULES_DIR])
     assert problems == []
     engine.use_rules(p, [r for r in found if r.id.startswith("flood.level.alert")])
     lon, lat = point_in(p, user_region(p, "gridworker"))

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from civicloop.core.clock import FrozenClock
 from civicloop.core.settings import Settings
 from civicloop.discovery import rules as engine
+from civicloop.discovery import rules_offline as offline
 from civicloop.discovery.model import Reading
 from civicloop.discovery.rules_index import RuleIndex
 from civicloop.discovery.rules_model import compile_expr, parse_rules
@@ -58,7 +59,7 @@ def transitions(alerts: list[Any]) -> list[tuple[str, str]]:
 
 
 def test_threshold_raises_once_and_clears_when_the_condition_stops() -> None:
-    out = engine.run_offline(
+    out = offline.run_offline(
         rules_of(BIN), [reading(i, fillingLevel=v) for i, v in enumerate([0.5, 0.95, 0.97, 0.4])]
     )
     assert transitions(out) == [("bin", "raised"), ("bin", "cleared")]
@@ -68,12 +69,12 @@ def test_threshold_raises_once_and_clears_when_the_condition_stops() -> None:
 def test_a_flapping_sensor_raises_one_alert_with_hysteresis() -> None:
     rule = {**BIN, "clear": "fillingLevel < 0.6"}
     values = [0.95, 0.85] * 20  # flaps around the threshold for 40 minutes
-    out = engine.run_offline(
+    out = offline.run_offline(
         rules_of(rule), [reading(i, fillingLevel=v) for i, v in enumerate(values)]
     )
     assert transitions(out) == [("bin", "raised")]
     # without hysteresis the same sensor would raise twenty times
-    plain = engine.run_offline(
+    plain = offline.run_offline(
         rules_of(BIN), [reading(i, fillingLevel=v) for i, v in enumerate(values)]
     )
     assert sum(1 for a in plain if a.evidence["transition"] == "raised") == 20
@@ -82,11 +83,11 @@ def test_a_flapping_sensor_raises_one_alert_with_hysteresis() -> None:
 def test_min_hold_keeps_a_flapping_alert_raised() -> None:
     rule = {**BIN, "min_hold": "30m"}
     values = [0.95, 0.1] * 10  # one reading a minute for 20 minutes
-    out = engine.run_offline(
+    out = offline.run_offline(
         rules_of(rule), [reading(i, fillingLevel=v) for i, v in enumerate(values)]
     )
     assert transitions(out) == [("bin", "raised")]
-    later = engine.run_offline(
+    later = offline.run_offline(
         rules_of(rule),
         [reading(i, fillingLevel=v) for i, v in enumerate(values)]
         + [reading(45, fillingLevel=0.1)],
@@ -101,9 +102,9 @@ def test_sustained_needs_the_whole_duration_and_restarts_on_a_dip() -> None:
         reading(40, fillingLevel=0.95),
         reading(60, fillingLevel=0.95),
     ]
-    assert engine.run_offline(rules_of(rule), dipped) == []
+    assert offline.run_offline(rules_of(rule), dipped) == []
     held = [*dipped, reading(70, fillingLevel=0.96)]
-    out = engine.run_offline(rules_of(rule), held)
+    out = offline.run_offline(rules_of(rule), held)
     assert transitions(out) == [("bin", "raised")]
     assert out[0].observed_at == T0 + timedelta(minutes=70)
 
@@ -121,7 +122,7 @@ def test_rate_of_change_per_hour() -> None:
         "summary": "{rate:.2f} m/h",
     }
     levels = [(0, 0.0), (30, 0.05), (60, 0.1), (75, 0.2), (90, 0.3), (120, 0.3)]
-    out = engine.run_offline(
+    out = offline.run_offline(
         rules_of(rule),
         [reading(m, etype="FloodMonitoring", waterLevel=v) for m, v in levels],
     )
@@ -144,9 +145,9 @@ def test_count_within_a_window() -> None:
     }
     days = 24 * 60
     spaced = [reading(d * days, mixedWaste=True) for d in (0, 20, 40, 60)]  # never 3 in 30 days
-    assert engine.run_offline(rules_of(rule), spaced) == []
+    assert offline.run_offline(rules_of(rule), spaced) == []
     close = [reading(d * days, mixedWaste=True) for d in (0, 5, 9)]
-    assert transitions(engine.run_offline(rules_of(rule), close)) == [("mixed", "raised")]
+    assert transitions(offline.run_offline(rules_of(rule), close)) == [("mixed", "raised")]
 
 
 def test_geofence_polygon_inside_and_corridor_outside() -> None:
@@ -164,7 +165,7 @@ def test_geofence_polygon_inside_and_corridor_outside() -> None:
         reading(1, etype="Wristband", lon=121.52, lat=31.205),  # left the zone
         reading(2, etype="Wristband", lon=121.505, lat=31.205),
     ]
-    assert transitions(engine.run_offline(rules_of(keep_out), track)) == [
+    assert transitions(offline.run_offline(rules_of(keep_out), track)) == [
         ("zone", "raised"),
         ("zone", "cleared"),
     ]
@@ -180,7 +181,7 @@ def test_geofence_polygon_inside_and_corridor_outside() -> None:
         reading(0, etype="VehiclePosition", lon=121.51, lat=31.20 + 30 / m_per_deg_lat),  # 30 m
         reading(1, etype="VehiclePosition", lon=121.51, lat=31.20 + 80 / m_per_deg_lat),  # 80 m
     ]
-    out = engine.run_offline(rules_of(corridor), track)
+    out = offline.run_offline(rules_of(corridor), track)
     assert transitions(out) == [("road", "raised")]
     assert out[0].evidence["distance_m"] == pytest.approx(30, abs=1)
 
@@ -198,9 +199,9 @@ def test_time_window_wraps_midnight_and_weekdays() -> None:
     day = reading(0, etype="NoiseLevelObserved", LAeq=70)  # Wed 10:00 local
     night = reading(13 * 60, etype="NoiseLevelObserved", LAeq=70)  # Wed 23:00 local
     saturday_night = reading(3 * 24 * 60 + 13 * 60, etype="NoiseLevelObserved", LAeq=70)
-    assert engine.run_offline(rules_of(rule), [day]) == []
-    assert transitions(engine.run_offline(rules_of(rule), [night])) == [("night", "raised")]
-    assert engine.run_offline(rules_of(rule), [saturday_night]) == []
+    assert offline.run_offline(rules_of(rule), [day]) == []
+    assert transitions(offline.run_offline(rules_of(rule), [night])) == [("night", "raised")]
+    assert offline.run_offline(rules_of(rule), [saturday_night]) == []
 
 
 def test_emergency_variants_apply_only_in_emergency_mode() -> None:
@@ -214,8 +215,8 @@ def test_emergency_variants_apply_only_in_emergency_mode() -> None:
     }
     found = rules_of(base, variant)
     batch = [reading(0, fillingLevel=0.75)]
-    assert engine.run_offline(found, batch) == []
-    assert transitions(engine.run_offline(found, batch, is_emergency=True)) == [
+    assert offline.run_offline(found, batch) == []
+    assert transitions(offline.run_offline(found, batch, is_emergency=True)) == [
         ("bin.em", "raised")
     ]
 
@@ -288,7 +289,7 @@ def test_index_matches_a_brute_force_scan_over_240_rules() -> None:
 
 
 def test_default_rule_files_load_without_problems() -> None:
-    found, problems = engine.read_rule_files([engine.DEFAULT_RULES_DIR])
+    found, problems = offline.read_rule_files([engine.DEFAULT_RULES_DIR])
     assert problems == []
     assert {"waste.fill.high", "flood.level.alert", "flood.monitor.silent"} <= {r.id for r in found}
 
@@ -368,3 +369,51 @@ def test_a_silent_device_raises_a_no_signal_alert_once(platform: Platform) -> No
     assert engine.check_silence(platform, T0 + timedelta(minutes=200)) == []  # once
     back = engine.evaluate(platform, [reading(210, "f1", "FloodMonitoring", waterLevel=0.0)])
     assert [(a.device_id, a.evidence["transition"]) for a in back] == [("f1", "cleared")]
+
+
+def test_the_batch_prefilter_gives_the_same_alerts_as_reading_by_reading() -> None:
+    """The numpy prefilter only skips readings that change nothing: compare with the exact
+    per-reading walk over random rules (hysteresis, timers, counts, rates) and readings."""
+    rnd = random.Random(9)
+    items = []
+    for i in range(60):
+        kind = rnd.choice(["threshold", "sustained", "count", "rate"])
+        limit = rnd.randint(55, 75)
+        item: dict[str, Any] = {
+            "id": f"r{i}",
+            "element": "E0104",
+            "entity_type": rnd.choice(["A", "B"]),
+            "attributes": ["x"],
+            "kind": kind,
+            "when": f"x >= {limit}" if kind != "rate" else "rate >= 40",
+        }
+        if kind != "rate" and rnd.random() < 0.5:
+            item["clear"] = f"x < {limit - 15} or between(x, 90, 91)"
+        if kind == "sustained":
+            item["for"] = "3m"
+        if kind == "count":
+            item |= {"count": 3, "within": "20m"}
+        if rnd.random() < 0.3:
+            item["min_hold"] = "4m"
+        items.append(item)
+    found = rules_of(*items)
+    batch = [
+        reading(m * 0.5, f"d{rnd.randint(0, 7)}", rnd.choice(["A", "B"]), x=rnd.gauss(55, 15))
+        for m in range(600)
+    ]
+    fast = offline.run_offline(found, batch)
+    eng = engine.Engine(found)
+    from civicloop.discovery.rules_expr import new_evaluator
+
+    ev = new_evaluator()
+    exact = []
+    for r in batch:
+        ctx = engine._Ctx(None, None, None, None)
+        for rule in found:
+            if rule.entity_type == r.entity_type:
+                alert = engine._step(eng, ev, rule, r, ctx, engine._names(r, ctx))
+                if alert is not None:
+                    exact.append(alert)
+    key = lambda a: (a.observed_at, a.rule_id, a.device_id, a.evidence["transition"])  # noqa: E731
+    assert len(exact) > 50
+    assert sorted(map(key, fast)) == sorted(map(key, exact))

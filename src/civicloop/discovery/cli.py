@@ -23,7 +23,7 @@ from civicloop.cli_support import DataDir as _DataDir  # noqa: E402
 def rules_validate(files: _Ann[list[_Path], typer.Argument(help="rule files or folders")]) -> None:
     """Check rule files: every problem names the rule, the field and the rule broken."""
     from civicloop.catalogue.loader import default_catalogue
-    from civicloop.discovery.rules import read_rule_files
+    from civicloop.discovery.rules_offline import read_rule_files
 
     found, problems = read_rule_files(files)
     catalogue = default_catalogue()
@@ -44,7 +44,7 @@ def rules_test(
     emergency: _Ann[bool, typer.Option(help="as if emergency mode were on")] = False,
 ) -> None:
     """Run rules offline over recorded readings and print which fire (and clear)."""
-    from civicloop.discovery.rules import read_readings, read_rule_files, run_offline
+    from civicloop.discovery.rules_offline import read_readings, read_rule_files, run_offline
 
     found, problems = read_rule_files([rule_file])
     for line in problems:

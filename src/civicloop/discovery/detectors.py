@@ -182,7 +182,7 @@ def _step(
     st = eng.state(rule.id, subject)
     before = (st.is_active, st.pending_since)
     transition = advance(rule, st, holds, not holds, at)
-    st.dirty = before != (st.is_active, st.pending_since)
+    st.dirty = st.dirty or before != (st.is_active, st.pending_since)
     if transition is None:
         return None
     lon, lat, grid = where

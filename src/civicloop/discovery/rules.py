@@ -9,7 +9,8 @@ Per platform there is one :class:`Engine`: the checked rules, their index (entit
 attribute, so a reading costs only the rules that can match it) and the rule states, loaded
 from ``discovery_rule_states`` on first use and written back at the end of each batch — only
 the states whose meaning changed (a timer started, an alert raised or cleared, a count window
-moved, a rate's last value), so a quiet batch writes nothing. One evaluating process per
+moved; a rate's last value only with its transitions, so a restart re-primes a rate with one
+reading), so a quiet batch writes nothing. One evaluating process per
 database is assumed (ingestion's single pipeline or its worker group's leader); a second
 process would keep its own timers.
 
@@ -24,17 +25,18 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+import numpy as np
 
 from civicloop.core.rawsql import Raw
 from civicloop.discovery.alert_store import rule_states  # noqa: F401  (registers the tables)
 from civicloop.discovery.model import Alert, Device, Reading
+from civicloop.discovery.rules_expr import new_evaluator
 from civicloop.discovery.rules_index import RuleIndex
 from civicloop.discovery.rules_model import (
     CLEAR,
@@ -44,8 +46,6 @@ from civicloop.discovery.rules_model import (
     RuleMode,
     RuleState,
     advance,
-    new_evaluator,
-    parse_rules,
 )
 from civicloop.runtime import Platform
 
@@ -54,6 +54,8 @@ DEFAULT_RULES_DIR = Path(__file__).parent / "rules"
 # A no-signal rule without "after" waits this many of the device's report intervals.
 SILENCE_INTERVALS = 2
 RAISED = "raised"
+# Kinds whose state changes only when the condition holds or the state is live.
+_PREFILTERED = frozenset({RuleKind.THRESHOLD, RuleKind.SUSTAINED, RuleKind.COUNT})
 CLEARED = "cleared"
 _ENGINE_ATTR = "_discovery_rules_engine"
 
@@ -65,12 +67,22 @@ class Engine:
     index: RuleIndex = field(init=False)
     states: dict[tuple[str, str], RuleState] = field(default_factory=dict)
     is_loaded: bool = False
+    live: dict[str, set[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.index = RuleIndex(self.rules)
         self._silent_types = {r.entity_type for r in self.rules if r.kind is RuleKind.NO_SIGNAL}
         self._silent = [r for r in self.rules if r.kind is RuleKind.NO_SIGNAL]
+
+    def mark(self, rule_id: str, subject: str) -> None:
+        """Keep ``live`` (devices whose state for a rule is raised, timing or counting)."""
+        st = self.states.get((rule_id, subject))
+        live = self.live.setdefault(rule_id, set())
+        if st is not None and (st.is_active or st.pending_since is not None or st.hits):
+            live.add(subject)
+        else:
+            live.discard(subject)
 
     def state(self, rule_id: str, subject: str) -> RuleState:
         key = (rule_id, subject)
@@ -83,40 +95,12 @@ class Engine:
 # -- loading -------------------------------------------------------------------------------------
 
 
-def read_rule_files(paths: Iterable[Path]) -> tuple[list[Rule], list[str]]:
-    """Every rule of the given files (or directories of ``*.yaml``), and every problem."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
-        elif path.exists():
-            files.append(path)
-    rules: list[Rule] = []
-    problems: list[str] = []
-    for file in files:
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            problems.append(f"{file.name}: not valid YAML: {exc} (rule: a YAML file)")
-            continue
-        found, bad = parse_rules(data, file.name)
-        rules.extend(found)
-        problems.extend(bad)
-    seen: set[str] = set()
-    unique: list[Rule] = []
-    for r in rules:
-        if r.id in seen:
-            problems.append(f"{r.id}: defined in two files (rule: ids are unique)")
-            continue
-        seen.add(r.id)
-        unique.append(r)
-    return unique, problems
-
-
 def engine_for(p: Platform) -> Engine:
     """The platform's engine, built on first use from the default and local rule files."""
     eng: Engine | None = getattr(p, _ENGINE_ATTR, None)
     if eng is None:
+        from civicloop.discovery.rules_offline import read_rule_files
+
         rules, problems = read_rule_files([DEFAULT_RULES_DIR, p.settings.data_dir / "rules"])
         for line in problems:
             log.warning("rule file problem: %s", line)
@@ -148,6 +132,8 @@ def _load_states(p: Platform, eng: Engine) -> None:
                 last_seen_at=raw.parse_ts(row["last_seen_at"]),
                 hits=[h for h in (raw.parse_ts(x) for x in raw.parse_js(row["hits"]) or []) if h],
             )
+    for rule_id, subject in list(eng.states):
+        eng.mark(rule_id, subject)
     eng.is_loaded = True
 
 
@@ -222,6 +208,99 @@ class _Ctx:
     device: Device | None
 
 
+def run_batch(
+    eng: Engine,
+    readings: Sequence[Reading],
+    ctxs: Sequence[_Ctx],
+    applies: Callable[[Rule, _Ctx], bool],
+    *,
+    has_emergency: bool,
+) -> list[Alert]:
+    """The indexed, prefiltered pass of a batch (the engine lock held by the caller).
+
+    Readings are grouped by entity type and attribute set, so the index is asked once per
+    group; then each candidate rule takes its readings in time order. A rule whose condition
+    has a numpy form is first run over the batch's columns: only the readings where it may
+    hold, and those of devices whose state for the rule is live (raised, timing, counting),
+    go through the exact per-reading step — a quiet reading of a quiet device changes no
+    state, so skipping it is exact. ``applies`` says whether a mode-bound rule
+    (normal/emergency) is in force at a reading's place.
+    """
+    order = sorted(range(len(readings)), key=lambda i: readings[i].observed_at)
+    position = {i: k for k, i in enumerate(order)}
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for i in order:
+        r = readings[i]
+        groups.setdefault((r.entity_type, tuple(r.attrs)), []).append(i)
+    per_rule: dict[str, tuple[Rule, list[int]]] = {}
+    for (etype, attrs), idx in groups.items():
+        for rule in eng.index.candidates(etype, attrs):
+            if rule.mode is RuleMode.EMERGENCY and not has_emergency:
+                continue
+            hit = per_rule.get(rule.id)
+            if hit is None:
+                per_rule[rule.id] = (rule, idx)
+            else:  # the rule spans several groups: merge, keep time order
+                per_rule[rule.id] = (rule, sorted(hit[1] + idx, key=position.__getitem__))
+    ev = new_evaluator()
+    names_of: dict[int, dict[str, Any]] = {}
+    columns: dict[tuple[int, str], Any] = {}
+    out: list[Alert] = []
+    for rule in eng.rules:
+        planned = per_rule.get(rule.id)
+        if planned is None:
+            continue
+        idx = planned[1]
+        mask = _prefilter(rule, readings, idx, columns)
+        live = eng.live.setdefault(rule.id, set())
+        for k, i in enumerate(idx):
+            r, ctx = readings[i], ctxs[i]
+            if mask is not None and not mask[k] and r.device_id not in live:
+                continue  # quiet reading, quiet device: no state would change
+            if rule.mode is not RuleMode.ALWAYS and not applies(rule, ctx):
+                continue
+            names = names_of.get(i)
+            if names is None:
+                names = names_of[i] = _names(r, ctx)
+            alert = _step(eng, ev, rule, r, ctx, names)
+            eng.mark(rule.id, r.device_id)
+            if alert is not None:
+                out.append(alert)
+    return out
+
+
+def _prefilter(
+    rule: Rule, readings: Sequence[Reading], idx: list[int], columns: dict[tuple[int, str], Any]
+) -> list[bool] | None:
+    """Per reading of ``idx``: may the rule's condition hold? None when it cannot tell."""
+    when = rule.when
+    if when is None or when.vec is None or rule.kind not in _PREFILTERED:
+        return None
+    try:
+        cols = {}
+        for name in when.names:
+            key = (id(idx), name)
+            col = columns.get(key)
+            if col is None:
+                col = columns[key] = np.fromiter(
+                    (_num(readings[i].attrs[name]) for i in idx), dtype=float, count=len(idx)
+                )
+            cols[name] = col
+        with np.errstate(all="ignore"):
+            mask = np.broadcast_to(np.not_equal(when.vec(cols), 0), (len(idx),))
+    except (KeyError, TypeError, ValueError):
+        return None  # a text value or a non-attribute name: the exact path decides
+    return list(mask.tolist())
+
+
+def _num(value: Any) -> float:
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool | int | float):
+        return float(value)
+    raise TypeError("not a number")
+
+
 def evaluate(p: Platform, readings: list[Reading]) -> list[Alert]:
     """Run the rules, the detectors and the weather switch over a batch; the alerts found.
 
@@ -239,7 +318,7 @@ def evaluate(p: Platform, readings: list[Reading]) -> list[Alert]:
     with eng.lock:
         _load_states(p, eng)
         cover = emergency.coverage(p)
-        ev = new_evaluator()
+        ctxs: list[_Ctx] = []
         out: list[Alert] = []
         for r in readings:
             dev = devices.get(r.device_id)
@@ -249,22 +328,15 @@ def evaluate(p: Platform, readings: list[Reading]) -> list[Alert]:
                 r.grid_code or (dev.grid_code if dev else None),
                 dev,
             )
+            ctxs.append(ctx)
             if r.entity_type in eng._silent_types:
                 out.extend(_heard(eng, r, ctx))
-            candidates = eng.index.candidates(r.entity_type, r.attrs)
-            if not candidates:
-                continue
-            names: dict[str, Any] | None = None
-            for rule in candidates:
-                if rule.mode is not RuleMode.ALWAYS:
-                    on = cover.covers(p, ctx.grid_code, _scene(p, rule))
-                    if on != (rule.mode is RuleMode.EMERGENCY):
-                        continue
-                if names is None:
-                    names = _names(r, ctx)
-                alert = _step(eng, ev, rule, r, ctx, names)
-                if alert is not None:
-                    out.append(alert)
+
+        def applies(rule: Rule, ctx: _Ctx) -> bool:
+            on = cover.covers(p, ctx.grid_code, _scene(p, rule))
+            return on == (rule.mode is RuleMode.EMERGENCY)
+
+        out.extend(run_batch(eng, readings, ctxs, applies, has_emergency=cover.is_active))
         out.extend(detectors.run(p, eng, readings, devices))
         save_states(p, eng)
     emergency.observe_weather(p, [r for r in readings if r.entity_type == "WeatherAlert"])
@@ -310,7 +382,7 @@ def _step(
         if rule.kind is RuleKind.RATE:
             value = float(r.attrs[rule.attributes[0]])  # type: ignore[arg-type]
             previous, since = st.last_value, st.last_at
-            st.last_value, st.last_at, st.dirty = value, at, True
+            st.last_value, st.last_at = value, at
             if previous is None or since is None or at <= since:
                 return None
             env = {**names, "rate": (value - previous) / ((at - since) / rule.per)}
@@ -320,23 +392,32 @@ def _step(
             inside = rule.fence.contains(ctx.lon, ctx.lat)
             env = {**names, "inside": inside, "distance_m": rule.fence.distance_m(ctx.lon, ctx.lat)}
         st.last_at = at
+        # Only the expression the state needs is evaluated: the raise condition while quiet
+        # (and always for count rules), the clear condition while raised.
         if rule.kind is RuleKind.GEOFENCE:
             holds = env["inside"] == (rule.trigger == "inside")
             if holds and rule.when is not None:
                 holds = bool(rule.when(ev, env))
+        elif st.is_active and rule.kind is not RuleKind.COUNT:
+            holds = False
         else:
             assert rule.when is not None  # checked by parse_rules
             holds = bool(rule.when(ev, env))
-        cleared = bool(rule.clear(ev, env)) if rule.clear is not None else not holds
+        if not st.is_active:
+            cleared = False
+        elif rule.clear is not None:
+            cleared = bool(rule.clear(ev, env))
+        elif rule.kind is RuleKind.GEOFENCE or rule.when is None:
+            cleared = not holds
+        else:
+            cleared = not bool(rule.when(ev, env))
     except Exception:
         return None
     before = (st.is_active, st.pending_since, len(st.hits))
     transition = advance(rule, st, holds, cleared, at)
-    st.dirty = rule.kind is RuleKind.RATE or before != (
-        st.is_active,
-        st.pending_since,
-        len(st.hits),
-    )
+    # A rate's last value is written with its transitions only (a restart re-primes it with
+    # one reading): writing it per reading would make every batch a write of every meter.
+    st.dirty = st.dirty or before != (st.is_active, st.pending_since, len(st.hits))
     if transition is None:
         return None
     return make_alert(rule, r.device_id, at, ctx.lon, ctx.lat, ctx.grid_code, transition, env)
@@ -481,83 +562,6 @@ def describe_rules(p: Platform) -> list[dict[str, Any]]:
         }
         for r in eng.rules
     ]
-
-
-# -- offline -------------------------------------------------------------------------------------
-
-
-def run_offline(
-    rules: Sequence[Rule], readings: Iterable[Reading], *, is_emergency: bool = False
-) -> list[Alert]:
-    """Run rules over readings with no database (``civicloop rules test``): fresh states,
-    every place in or out of emergency mode as asked; detectors and no-signal need the
-    platform and are not run."""
-    eng = Engine(list(rules))
-    ev = new_evaluator()
-    out: list[Alert] = []
-    for r in sorted(readings, key=lambda x: x.observed_at):
-        ctx = _Ctx(r.lon, r.lat, r.grid_code, None)
-        names: dict[str, Any] | None = None
-        for rule in eng.index.candidates(r.entity_type, r.attrs):
-            if rule.mode is not RuleMode.ALWAYS and is_emergency != (
-                rule.mode is RuleMode.EMERGENCY
-            ):
-                continue
-            if names is None:
-                names = _names(r, ctx)
-            alert = _step(eng, ev, rule, r, ctx, names)
-            if alert is not None:
-                out.append(alert)
-    return out
-
-
-def read_readings(path: Path) -> list[Reading]:
-    """Readings from a JSON file (a list, or ``{"readings": [...]}``) or JSON lines. Each item
-    is ``{device_id, entity_type, observed_at, attrs, lon?, lat?}`` or a keyValues entity
-    ``{id, type, observedAt, <attr>: value …, location?}``. ValueError names the bad item."""
-    import json
-
-    text = path.read_text(encoding="utf-8")
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError:
-        data = [json.loads(line) for line in text.splitlines() if line.strip()]
-    if isinstance(data, dict):
-        data = data.get("readings", data.get("data", []))
-    out: list[Reading] = []
-    for i, item in enumerate(data):
-        try:
-            out.append(_reading(item))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"readings[{i}]: {exc}") from exc
-    return out
-
-
-def _reading(item: dict[str, Any]) -> Reading:
-    if "attrs" in item:
-        device, etype, at = item["device_id"], item["entity_type"], item["observed_at"]
-        attrs = dict(item["attrs"])
-        lon, lat = item.get("lon"), item.get("lat")
-    else:
-        device, etype = item["id"], item["type"]
-        at = item.get("observedAt") or item["observed_at"]
-        skip = {"id", "type", "observedAt", "observed_at", "location", "@context"}
-        attrs = {k: v for k, v in item.items() if k not in skip}
-        loc = item.get("location") or {}
-        coords = loc.get("coordinates") if isinstance(loc, dict) else None
-        lon, lat = (coords[0], coords[1]) if coords else (None, None)
-    when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        raise ValueError(f"observed_at {at!r} has no time zone")
-    return Reading(
-        device_id=str(device),
-        entity_type=str(etype),
-        observed_at=when,
-        attrs=attrs,
-        lon=float(lon) if lon is not None else None,
-        lat=float(lat) if lat is not None else None,
-        grid_code=item.get("grid_code"),
-    )
 
 
 def tick(p: Platform, now: datetime | None = None) -> dict[str, Any]:

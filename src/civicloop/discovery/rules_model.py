@@ -36,11 +36,10 @@ No SQLAlchemy, FastAPI or pydantic here; shapely only for geofences.
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -48,8 +47,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import shapely
-import simpleeval
 from shapely.geometry import shape
+
+from civicloop.discovery.rules_expr import Expr, compile_expr
 
 RAISE = "raise"
 CLEAR = "clear"
@@ -114,75 +114,6 @@ def parse_duration(text: Any) -> timedelta:
     if total <= timedelta(0):
         raise ValueError(f"duration {text!r} is not positive")
     return total
-
-
-# -- safe expressions -------------------------------------------------------------------------
-
-
-def _between(x: Any, low: Any, high: Any) -> bool:
-    return bool(low <= x <= high)
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "abs": abs,
-    "min": min,
-    "max": max,
-    "round": round,
-    "between": _between,
-}
-# Nodes refused on top of simpleeval's own limits: no attribute access, no subscripts, no
-# f-strings (they reach attributes through format specs), no assignment, no imports.
-_REFUSED = (
-    ast.Attribute,
-    ast.Subscript,
-    ast.JoinedStr,
-    ast.FormattedValue,
-    ast.Assign,
-    ast.AugAssign,
-    ast.Import,
-)
-
-
-def _evaluator() -> simpleeval.SimpleEval:
-    ev = simpleeval.SimpleEval(functions=dict(FUNCTIONS), names={})
-    for node in _REFUSED:
-        ev.nodes.pop(node, None)
-    return ev
-
-
-@dataclass(frozen=True)
-class Expr:
-    """A parsed expression: parsed once, evaluated many times with different names."""
-
-    source: str
-    tree: ast.AST = field(repr=False, compare=False)
-    names: frozenset[str] = frozenset()
-
-    def __call__(self, ev: simpleeval.SimpleEval, names: Mapping[str, Any]) -> Any:
-        ev.names = names
-        return ev.eval(self.source, previously_parsed=self.tree)
-
-
-def compile_expr(source: Any) -> Expr:
-    """Parse and check an expression; ValueError naming the refused construct."""
-    if not isinstance(source, str) or not source.strip():
-        raise ValueError("expected a non-empty expression")
-    try:
-        tree = ast.parse(source.strip(), mode="eval").body
-    except SyntaxError as exc:
-        raise ValueError(f"syntax error: {exc.msg}") from exc
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, _REFUSED):
-            raise ValueError(f"{type(node).__name__.lower()} is not allowed in rule expressions")
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                raise ValueError(f"only the functions {', '.join(sorted(FUNCTIONS))} may be called")
-        elif isinstance(node, ast.Name) and node.id not in FUNCTIONS:
-            names.add(node.id)
-        elif isinstance(node, ast.Lambda | ast.ListComp | ast.DictComp | ast.SetComp):
-            raise ValueError("lambdas and comprehensions are not allowed in rule expressions")
-    return Expr(source.strip(), tree, frozenset(names))
 
 
 # -- places and times ---------------------------------------------------------------------------
@@ -358,9 +289,9 @@ def advance(rule: Rule, st: RuleState, holds: bool, cleared: bool, at: datetime)
     """Move one subject's state for one reading; ``raise``, ``clear`` or None.
 
     ``holds`` is the raise condition, ``cleared`` the clear condition (hysteresis: both may be
-    false between the two thresholds, and then nothing changes).
+    false between the two thresholds, and then nothing changes). The caller decides whether
+    the change is worth writing (``st.dirty``).
     """
-    st.dirty = True
     if rule.kind is RuleKind.COUNT:
         assert rule.within is not None
         horizon = at - rule.within
@@ -578,8 +509,3 @@ def _parse_one(raw: Any, where: str, found: list[str]) -> Rule | None:
         severity=severity,
         summary=summary,
     )
-
-
-def new_evaluator() -> simpleeval.SimpleEval:
-    """An evaluator with the whitelisted functions (one per thread: it holds the names)."""
-    return _evaluator()
