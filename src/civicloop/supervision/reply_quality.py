@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,8 +30,12 @@ from typing import Any
 
 # jieba: Chinese word segmentation, POS tags and its TF-IDF keyword table (already used by nlp/)
 import jieba
-import jieba.analyse
-import jieba.posseg
+
+with warnings.catch_warnings():
+    # jieba.analyse reads its IDF table with an unclosed open(); not ours, and harmless
+    warnings.simplefilter("ignore", ResourceWarning)
+    import jieba.analyse
+    import jieba.posseg
 
 KEY_POS = ("n", "nr", "ns", "nt", "nz", "vn", "nrt", "nw")
 TOP_KEYWORDS = 12
