@@ -37,7 +37,7 @@ from civicloop.runtime import Platform
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 TYPES = {
     "WasteContainer": ["fillingLevel", "temperature"],
-    "FloodMonitoring": ["waterLevel"],
+    "FloodMonitoring": ["currentLevel"],
     "NoiseLevelObserved": ["LAeq", "LAmax"],
     "AirQualityObserved": ["pm10", "pm25", "no2"],
     "WeatherObserved": ["precipitation", "windSpeed"],
@@ -55,7 +55,7 @@ TYPES = {
 # real units); the generated rules watch gauss(50, 10) values with limits of 80–99.
 SCALE = {
     "fillingLevel": (0.4, 0.15),
-    "waterLevel": (0.01, 0.005),
+    "currentLevel": (0.01, 0.005),
     "precipitation": (2.0, 1.0),
     "pressure": (0.3, 0.002),
     "tiltAngle": (1.0, 0.5),

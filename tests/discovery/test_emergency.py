@@ -140,7 +140,7 @@ def test_emergency_thresholds_and_alert_cases_under_the_mode(platform: Platform)
             "flood-1",
             "FloodMonitoring",
             T0 + timedelta(minutes=minutes),
-            {"waterLevel": metres},
+            {"currentLevel": metres},
             lon=lon,
             lat=lat,
         )
