@@ -13,6 +13,7 @@ from civicloop.cases.service import void_case
 from civicloop.core.rawsql import Raw
 from civicloop.discovery import alerts as alert_service
 from civicloop.discovery import rules as engine
+from civicloop.discovery import rules_offline as offline
 from civicloop.discovery.model import Reading
 from civicloop.discovery.rules_model import parse_rules
 from civicloop.org.model import SYSTEM_ACTOR, Actor, Role
@@ -204,3 +205,62 @@ def _operator(p: Platform) -> Actor:
         row = Raw(conn).one("SELECT id FROM users WHERE username = 'operator'")
     assert row is not None
     return Actor(id=str(row["id"]), role=Role.OPERATOR, name="operator", region_path="/")
+
+
+def test_end_to_end_from_an_ngsi_ld_notification_to_a_case(
+    platform: Platform, client: TestClient
+) -> None:
+    """Ingestion's receiver → rules → alert → case; then a typhoon warning → emergency mode."""
+    from civicloop.discovery import service
+    from civicloop.discovery.model import Device
+    from civicloop.org import service as org
+
+    p = platform
+    found, problems = offline.read_rule_files([engine.DEFAULT_RULES_DIR])
+    assert problems == []
+    engine.use_rules(p, found)
+    lon, lat = point_in(p, user_region(p, "gridworker"))
+    service.register_devices(
+        p,
+        [
+            Device("urn:ngsi-ld:Streetlight:sl-1", "Streetlight", lat, lon, None, None, 900, {}),
+            Device("urn:ngsi-ld:WeatherAlert:qx", "WeatherAlert", None, None, None, None, 3600, {}),
+        ],
+    )
+    key = {"X-API-Key": org.create_api_key(p, "gateway")}
+
+    def notify(nid: str, *entities: dict[str, Any]) -> None:
+        body = {
+            "id": nid,
+            "type": "Notification",
+            "notifiedAt": "2026-11-25T02:00:00Z",
+            "data": list(entities),
+        }
+        got = client.post("/ngsi-ld/notify", json=body, headers=key)
+        assert got.status_code < 300, got.text
+
+    notify(
+        "urn:n:1",
+        {
+            "id": "urn:ngsi-ld:Streetlight:sl-1",
+            "type": "Streetlight",
+            "dateObserved": "2026-11-25T02:00:00Z",
+            "status": "defectiveLamp",
+        },
+    )
+    rows = alert_rows(p)
+    assert [(x["rule_id"], x["status"]) for x in rows] == [("streetlight.fault", "open")]
+    case = read_case(p, SYSTEM_ACTOR, rows[0]["case_id"])
+    assert (case["element_code"], case["channel"]) == ("C0201", "sensor")
+    notify(
+        "urn:n:2",
+        {
+            "id": "urn:ngsi-ld:WeatherAlert:qx",
+            "type": "WeatherAlert",
+            "dateObserved": "2026-11-25T02:05:00Z",
+            "awarenessLevel": "orange",
+            "awarenessType": "typhoon",
+        },
+    )
+    banner = client.get("/api/v1/emergency", headers=login(client, "operator")).json()
+    assert banner["is_active"] is True and "台风橙色预警" in banner["banner"]
