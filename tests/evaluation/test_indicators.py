@@ -101,3 +101,21 @@ def test_rankings_and_person_ratings(platform: Platform, scenario: Scenario) -> 
     people = reading.rankings(platform, SYSTEM_ACTOR, MONTH, "dispatcher")["items"]
     assert len(people) == 1  # one dispatcher dispatched every case
     assert people[0]["values"]["dispatch_accuracy"] == pytest.approx(0.5)
+
+
+def test_qualitative_providers_feed_department_scores(
+    platform: Platform, scenario: Scenario
+) -> None:
+    calls: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def reply_quality(p: Platform, level: str, period: object, codes: object) -> dict[str, float]:
+        calls.append((level, str(getattr(period, "label", "")), tuple(codes)))  # type: ignore[arg-type]
+        return {scenario.department: 50.0}
+
+    got = reading.rankings(
+        platform, SYSTEM_ACTOR, MONTH, "department", providers={"reply_quality": reply_quality}
+    )
+    assert calls == [("department", MONTH, (scenario.department,))]
+    parts = {p["code"]: p["score"] for p in got["items"][0]["parts"]}
+    assert parts["reply_quality"] == 50.0 and parts["review"] is None
+    assert got["items"][0]["grade"] == kpi.config().grade(got["items"][0]["score"])

@@ -422,7 +422,7 @@ def rankings(
             where = _merge_where(scope, {}, ind)
             for r in _sums(conn, ind.counters, per, where, col):
                 key = str(r.get(col)) if col else "district"
-                if col and r.get(col) is None:
+                if col and r.get(col) in (None, ""):  # "" = no department yet: not rated
                     continue
                 row = _value_row(ind, r)
                 scores.setdefault(key, {})[ind.code] = row["score"]
