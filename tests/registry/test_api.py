@@ -291,3 +291,16 @@ def test_moving_a_person_by_correction_moves_their_grid(
     with pytest.raises(Exception) as err:
         propose_correction(platform, worker, "person", "P1", {"room_id": "NOPE"})
     assert "not found" in str(err.value)
+
+
+def test_address_matching_falls_back_to_the_gazetteer(
+    client: TestClient, gazetteer: Platform, flat: dict[str, Any]
+) -> None:
+    h = login(client, "street-ljz")
+    url = "/api/v1/registry/addresses/match"
+    room = client.get(url, params={"q": f"{ROAD}1弄1号102室"}, headers=h).json()["match"]
+    assert (room["precision"], room["room_id"], room["source"]) == ("room", "R2", "registry")
+    road = client.get(url, params={"q": "张杨路1500号"}, headers=h).json()["match"]
+    assert road["source"] == "gazetteer" and road["precision"] == "point" and road["grid_code"]
+    none = client.get(url, params={"q": "火星路1号"}, headers=h).json()
+    assert none["match"] is None and none["parts"]["road"] == "火星路"

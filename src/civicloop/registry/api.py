@@ -51,12 +51,13 @@ def read_record(kind: str, record_id: str, p: PlatformDep, actor: ActorDep) -> d
 def match_address(
     p: PlatformDep, actor: ActorDep, q: Annotated[str, Query(min_length=2, max_length=300)]
 ) -> dict[str, Any]:
-    """Parse an address and match it to the building registry (room, building or none)."""
+    """Parse an address and place it: registry room or building, else the gazetteer's road
+    segment, compound or street, with the precision stated (``match`` is null when unknown)."""
     from civicloop.registry.address import parse
 
     if actor.role not in TERRITORIAL_ROLES:
         raise ForbiddenError("address matching is for territorial staff")
-    return {"parts": parse(q).as_dict(), "match": service.match_address(p, q)}
+    return {"parts": parse(q).as_dict(), "match": service.locate_address(p, q)}
 
 
 @router.get("/api/v1/profiles/{kind}/{record_id}")

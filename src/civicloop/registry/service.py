@@ -353,6 +353,35 @@ def match_address(p: Platform, text: str) -> dict[str, Any] | None:
     }
 
 
+def locate_address(p: Platform, text: str) -> dict[str, Any] | None:
+    """An address placed as well as the data allows, with the precision stated:
+
+    ``room`` / ``building`` from the building registry; else the gazetteer geocoder's
+    ``point`` (a house number along a road segment, a landmark), ``compound``,
+    ``intersection``, ``road`` (the segment's middle) or ``street`` (its centre); each with the
+    grid it falls in. None when nothing is known.
+    """
+    hit = match_address(p, text)
+    if hit is not None:
+        return {**hit, "source": "registry"}
+    from civicloop.intake.geocoder import geocode  # jieba, loaded only when needed
+
+    g = geocode(p, text)
+    if g is None:
+        return None
+    return {
+        "building_id": None,
+        "room_id": None,
+        "precision": g.precision,
+        "confidence": g.confidence,
+        "lon": g.lon,
+        "lat": g.lat,
+        "grid_code": g.grid_code,
+        "address": g.matched,
+        "source": "gazetteer",
+    }
+
+
 def locate_in_text(p: Platform, text: str) -> dict[str, Any] | None:
     """The registered building named somewhere in free text (``我家张杨路500弄12号楼下…``).
 
