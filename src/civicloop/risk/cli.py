@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from civicloop.cli_support import DataDir, console, fail, require_database, settings_for
+from civicloop.cli_support import DataDir, fail, require_database, settings_for
 from civicloop.core.errors import CivicError
 from civicloop.runtime import Platform
 
@@ -22,7 +22,8 @@ def _open(data_dir: Path | None) -> Platform:
 
 
 def _out(obj: object) -> None:
-    console.print_json(json.dumps(obj, ensure_ascii=False, default=str))
+    """JSON on stdout (rich's console writes to stderr), so the output pipes into jq."""
+    typer.echo(json.dumps(obj, ensure_ascii=False, default=str, indent=2))
 
 
 @app.command("update")
