@@ -58,6 +58,19 @@ def test_scores_heat_and_scope_over_http(client: TestClient, platform: Platform)
         client.get("/api/v1/risk/scores/grid/x", headers=login(client, "citizen")).status_code
         == 403
     )
+    cards = client.get("/api/v1/risk/scorecards", headers=admin).json()
+    assert set(cards["active"]) == {"enterprise", "building", "room", "grid"}
+    assert {(v["code"], v["version"]) for v in cards["versions"]} >= {("enterprise", 1)}
+    listed = client.get("/api/v1/risk/scores?kind=enterprise", headers=admin).json()["items"]
+    assert [x["subject_id"] for x in listed] == [code]
+    # a grid worker sees the grid score only when the grid is in their territory
+    worker = client.get("/api/v1/risk/scores?kind=grid", headers=login(client, "gridworker"))
+    assert len(worker.json()["items"]) == 1  # the case was reported in the worker's area
+    other = client.get("/api/v1/risk/scores?kind=grid", headers=login(client, "gridworker2"))
+    assert other.json()["items"] == []
+    hidden = grids[0]["code"]
+    r = client.get(f"/api/v1/risk/scores/grid/{hidden}", headers=login(client, "gridworker2"))
+    assert r.status_code == 404
     bad = client.get("/api/v1/risk/scores/comet/x", headers=admin)
     assert bad.status_code == 422 and bad.json()["field"] == "kind"
 
