@@ -50,10 +50,8 @@ VALUES: dict[str, dict[str, Any]] = {
     "NoiseLevelObserved": {"LAeq": (30.0, 50.0), "LAmax": (40.0, 60.0)},
     "AirQualityObserved": {"pm25": (5.0, 30.0), "pm10": (10.0, 40.0)},
     "WaterObserved": {"waterLevel": (0.5, 1.0), "flow": (0.1, 0.3)},
-    "FloodMonitoring": {
-        "currentLevel": (0.3, 0.3),
-        "alertLevel": (1.5, 1.5),
-    },  # steady: no "rising"
+    # A dry road, steady: below the 0.15 m alert and never "rising".
+    "FloodMonitoring": {"currentLevel": (0.02, 0.02), "alertLevel": (1.5, 1.5)},
     "WeatherObserved": {"temperature": (10.0, 20.0), "precipitation": (0.0, 1.0)},
     "Streetlight": {"illuminanceLevel": (0.5, 1.0), "powerConsumption": (50.0, 90.0)},
     "WaterMeter": {"volume": (10.0, 500.0), "flow": (0.01, 0.5)},
