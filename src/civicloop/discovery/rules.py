@@ -22,6 +22,7 @@ scene; ``mode: normal`` rules step aside there.
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import logging
 import threading
@@ -245,6 +246,7 @@ def run_batch(
     ev = new_evaluator()
     names_of: dict[int, dict[str, Any]] = {}
     columns: dict[tuple[int, str], Any] = {}
+    devices_of: dict[int, list[str]] = {}
     out: list[Alert] = []
     for rule in eng.rules:
         planned = per_rule.get(rule.id)
@@ -253,19 +255,35 @@ def run_batch(
         idx = planned[1]
         mask = _prefilter(rule, readings, idx, columns)
         live = eng.live.setdefault(rule.id, set())
-        for k, i in enumerate(idx):
+        devs = devices_of.get(id(idx))
+        if devs is None:
+            devs = devices_of[id(idx)] = [readings[i].device_id for i in idx]
+        if mask is None:
+            todo = list(range(len(idx)))
+        else:  # the readings that may hold, and every reading of a live device
+            todo = np.flatnonzero(mask).tolist()
+            if live:
+                todo = sorted(set(todo).union(k for k, d in enumerate(devs) if d in live))
+        seen = set(todo)
+        while todo:
+            k = heapq.heappop(todo)
+            i = idx[k]
             r, ctx = readings[i], ctxs[i]
-            if mask is not None and not mask[k] and r.device_id not in live:
-                continue  # quiet reading, quiet device: no state would change
             if rule.mode is not RuleMode.ALWAYS and not applies(rule, ctx):
                 continue
             names = names_of.get(i)
             if names is None:
                 names = names_of[i] = _names(r, ctx)
+            was_live = r.device_id in live
             alert = _step(eng, ev, rule, r, ctx, names)
             eng.mark(rule.id, r.device_id)
             if alert is not None:
                 out.append(alert)
+            if not was_live and r.device_id in live:  # now live: its later readings count
+                for later in range(k + 1, len(idx)):
+                    if devs[later] == r.device_id and later not in seen:
+                        seen.add(later)
+                        heapq.heappush(todo, later)
     return out
 
 
