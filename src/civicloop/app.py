@@ -92,19 +92,18 @@ def _warm_up(p: Platform) -> None:
 def create_app(p: Platform, *, run_sweeper: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = None
-        if run_sweeper and p.settings.sweep_interval_seconds > 0:
-            from civicloop.cases.sla import SweeperThread
+        jobs = None
+        if run_sweeper:
+            # a served platform: the periodic jobs (SLA sweep, KPI and risk consumers,
+            # discovery tick, checkpoints), and the classifier loaded off the first request
+            from civicloop.jobs import Jobs
 
-            sweeper = SweeperThread(p, p.settings.sweep_interval_seconds)
-            sweeper.start()
-        if (
-            run_sweeper
-        ):  # a served platform: load the classifier and gazetteer off the first request
+            jobs = Jobs(p)
+            jobs.start()
             threading.Thread(target=_warm_up, args=(p,), name="warm-up", daemon=True).start()
         yield
-        if sweeper:
-            sweeper.stop()
+        if jobs:
+            jobs.stop()
 
     app = FastAPI(
         title="civicloop",

@@ -132,7 +132,7 @@ def test_demo_serves_and_healthz(demo_dir: Path) -> None:
             ).status_code
             == 200
         )
-        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=60).status_code == 200
     finally:
         proc.terminate()
         proc.wait(10)

@@ -10,7 +10,6 @@ write lock serialises them and the ``overdue_at IS NULL`` condition makes the se
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -125,34 +124,3 @@ def _sweep_batch(p: Platform, batch_size: int, request_id: str) -> SweepResult:
             )
             record(conn, SYSTEM_ACTOR, actions, at=now, request_id=request_id)
     return SweepResult(len(due), escalated, orders)
-
-
-class SweeperThread:
-    """The in-process scheduler behind ``civicloop serve``: sweeps every N seconds."""
-
-    def __init__(self, p: Platform, interval_seconds: int) -> None:
-        self.p = p
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="sla-sweeper", daemon=True)
-
-    def start(self) -> None:
-        if self.interval > 0:
-            self._thread.start()
-
-    def _loop(self) -> None:
-        import logging
-
-        log = logging.getLogger("civicloop.sla")
-        while not self._stop.wait(self.interval):
-            try:
-                result = sweep(self.p)
-                if result.overdue_steps:
-                    log.info("sweep: %s", result)
-            except Exception:  # the loop must outlive one bad sweep; the next one retries
-                log.exception("sweep failed")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)

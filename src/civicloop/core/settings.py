@@ -35,6 +35,11 @@ class Settings:
     max_text_length: int = 5000
     # The in-process SLA sweeper; 0 turns it off (e.g. when a separate `civicloop sweep` runs).
     sweep_interval_seconds: int = 60
+    # How often a served platform folds new ledger entries into the KPI rollups and the risk
+    # scores (seconds; 0 turns the consumers off, e.g. when `civicloop kpi consume` runs apart).
+    consumer_interval_seconds: int = 15
+    # How often a served platform signs an RFC 6962 checkpoint of the ledger (0: never).
+    checkpoint_interval_seconds: int = 3600
     host: str = "127.0.0.1"
     port: int = 8000
     # The active text-classifier model: a version name under ``<data_dir>/models`` or a file
@@ -63,6 +68,8 @@ class Settings:
             lockout_seconds=int(_env("LOCKOUT_SECONDS", str(15 * 60))),
             max_text_length=int(_env("MAX_TEXT_LENGTH", "5000")),
             sweep_interval_seconds=int(_env("SWEEP_INTERVAL_SECONDS", "60")),
+            consumer_interval_seconds=int(_env("CONSUMER_INTERVAL_SECONDS", "15")),
+            checkpoint_interval_seconds=int(_env("CHECKPOINT_INTERVAL_SECONDS", "3600")),
             host=_env("HOST", "127.0.0.1"),
             port=int(_env("PORT", "8000")),
             nlp_model=_env("NLP_MODEL", ""),

@@ -8,7 +8,8 @@ A checkpoint is (id, tree size, Merkle root, time) signed with the platform's Ed
 * **consistency** — a later checkpoint's tree extends an earlier one's, so nothing recorded
   before the earlier checkpoint was rewritten afterwards.
 
-Checkpoints are taken hourly by :class:`CheckpointThread` (or ``civicloop ledger checkpoint``);
+Checkpoints are taken hourly by the server's jobs (:mod:`civicloop.jobs`) or by
+``civicloop ledger checkpoint``;
 taking one when nothing was appended is a no-op that returns the latest. The perfect subtrees of
 2^8 leaves and up are stored (``ledger_tree_nodes``) as a checkpoint is taken, so a root or a
 proof costs O(log n) reads; ``verify_checkpoints`` ignores them and recomputes every root from
@@ -18,7 +19,6 @@ the chain in one streaming pass.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -338,31 +338,3 @@ def verify_checkpoints(db: Database, local_public_key: str | None = None) -> Che
                 foreign.add(cp.key_id)
             i += 1
     return CheckpointReport(len(cps), tuple(problems), tuple(sorted(foreign)))
-
-
-class CheckpointThread:
-    """Takes a checkpoint every ``interval_seconds`` (hourly by default) inside the server."""
-
-    def __init__(self, p: Platform, interval_seconds: int = 3600) -> None:
-        self.p = p
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="ledger-checkpoints", daemon=True)
-
-    def start(self) -> None:
-        if self.interval > 0:
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                cp = create_checkpoint(self.p)
-                if cp is not None:
-                    log.info("ledger checkpoint %s: %s entries", cp.id, cp.tree_size)
-            except Exception:  # the loop must outlive one failure; the next hour retries
-                log.exception("ledger checkpoint failed")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
