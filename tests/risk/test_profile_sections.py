@@ -64,3 +64,31 @@ def test_a_case_at_a_registered_room_scores_the_room_and_its_building(
         ind = {i["indicator"]: i for i in s["explanation"]["indicators"]}
         assert ind["unfounded_reports"]["raw"] == 1.0 and s["score"] == 0.0
         assert s["is_stored"] and s["history"][0]["cause"]["outcome"] == "unfounded"
+
+
+@pytest.mark.slow
+def test_a_site_correction_raises_the_room_risk(
+    client: TestClient,
+    registry: Platform,  # noqa: F811
+) -> None:
+    """A grid worker finds 4 more people living in a room than its limit: once approved, the
+    data loop rescores the room (over_occupied), explained and in the ledger."""
+    from civicloop.ledger import service as ledger
+    from civicloop.registry import corrections
+
+    p = registry
+    rooms = [r for b in registry_service.iter_records(p, "room") for r in b]
+    room = next(r for r in rooms if r.get("residents_limit"))
+    admin = org.actor_for_user(p, "admin")
+    c = corrections.propose_correction(
+        p, admin, "room", room["id"], {"observed_residents": room["residents_limit"] + 4},
+        "现场核查：实际居住人数超出登记",
+    )  # fmt: skip
+    corrections.review_correction(p, admin, c["id"], approve=True)
+    assert risk.consume(p)["scores_changed"] == 1
+    s = risk.read_score(p, admin, "room", room["id"])
+    ind = {i["indicator"]: i for i in s["explanation"]["indicators"]}
+    assert ind["over_occupied"]["raw"] == 4.0 and s["score"] == 24.0 and s["band"] == "medium"
+    assert s["history"][0]["cause"]["registry_correction"] == c["id"]
+    trail = [e.action for e in ledger.timeline(p.db, "room", room["id"])]
+    assert trail[-1] == "risk.score_changed"

@@ -45,6 +45,7 @@ from civicloop.risk.model import (
 from civicloop.runtime import Platform
 
 CURSOR = "cases"
+REGISTRY_ACTIONS = ("registry.corrected",)
 WIDE_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.DISTRICT_SUPERVISOR})
 _CREDIT = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 
@@ -288,11 +289,14 @@ def consume(p: Platform, *, batch: int = 2000, max_batches: int | None = None) -
     while max_batches is None or summary["batches"] < max_batches:
         with p.db.read() as conn:
             start = _cursor(conn) or 0
-            entries, last = store.new_case_entries(conn, start, CASE_ACTIONS, limit=batch)
+            entries, last = store.new_case_entries(
+                conn, start, (*CASE_ACTIONS, *REGISTRY_ACTIONS), limit=batch
+            )
         summary["cursor"] = start
         if last == start:
             break
         work: list[tuple[dict[str, Any], Outcome, list[Subject]]] = []
+        refresh = [hit for e in entries if (hit := _corrected_subject(p, e)) is not None]
         for e in entries:
             outcome = outcome_of(e["action"], e["after"])
             if outcome is None or e["target_type"] != "case":
@@ -303,12 +307,20 @@ def consume(p: Platform, *, batch: int = 2000, max_batches: int | None = None) -
                 continue
             work.append((e, outcome, subjects_of_case(p, view)))
         extra = {s: registry_facts(p, s) for _, _, subs in work for s in subs}
+        extra.update((s, registry_facts(p, s)) for s, _ in refresh)
         now = p.clock.now()
         with p.db.write() as conn:
             current = _cursor(conn, lock=True)
             if (current or 0) != start:
                 continue  # another consumer moved first: read again from its cursor
             actions, changed = _apply(conn, cards, work, extra, now)
+            for subj, cause in refresh:  # a site correction changed a registry fact
+                card = cards.get(subj.kind)
+                if card is not None:
+                    _, action = _rescore(conn, card, subj, extra[subj], cause, now)
+                    if action is not None:
+                        actions.append(action)
+                        changed += 1
             t = store.risk_cursor
             if current is None:
                 conn.execute(t.insert().values(name=CURSOR, last_seq=last, updated_at=now))
@@ -323,6 +335,22 @@ def consume(p: Platform, *, batch: int = 2000, max_batches: int | None = None) -
         summary["cursor"] = last
         summary["batches"] += 1
     return summary
+
+
+def _corrected_subject(p: Platform, e: Mapping[str, Any]) -> tuple[Subject, dict[str, Any]] | None:
+    """The room or enterprise a ``registry.corrected`` entry changed, with the cause."""
+    from civicloop.registry import service as registry
+
+    kind = {"room": SubjectKind.ROOM, "entity": SubjectKind.ENTERPRISE}.get(e["target_type"])
+    if e["action"] not in REGISTRY_ACTIONS or kind is None:
+        return None
+    try:
+        rec = registry.get_record(p, e["target_type"], e["target_id"])
+    except NotFoundError:
+        return None
+    grid = rec.get("grid_code")
+    cause = {"registry_correction": (e["after"] or {}).get("correction_id"), "ledger_seq": e["seq"]}
+    return Subject(kind, e["target_id"], grid, street_of(p, grid)), cause
 
 
 def _apply(
