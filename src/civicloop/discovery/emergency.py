@@ -9,10 +9,10 @@ emergency on``). While it lasts:
 * the profile's task packages (预置任务) for that hazard and level are filed as cases — one
   per street in scope (or one for the district) — through ``cases.reporting.report_case``,
   channel ``data_rule``, and routed like any case;
-* those cases, and alert cases filed in scope, get tightened deadlines: every open timed step
-  keeps ``deadline_factor`` of its remaining time (at least ``min_deadline``), or takes the
-  emergency class the profile maps its deadline class to (:func:`tighten_deadlines`, run after
-  each filing and by the periodic tick);
+* those cases and every case reported in scope meanwhile (any channel) get tightened
+  deadlines: each open step keeps ``deadline_factor`` of its remaining time (at least
+  ``min_deadline``), or the emergency class the profile maps its class to
+  (:func:`tighten_deadlines`, after each filing and by the periodic tick);
 * rules with ``mode: emergency`` (emergency thresholds) replace their ``mode: normal`` twins.
 
 A weather-started mode ends when the warning drops below the trigger level (or is cancelled);
@@ -478,6 +478,7 @@ def tighten_deadlines(p: Platform, now: datetime | None = None) -> int:
     if prof is None:
         return 0
     now = now or p.clock.now()
+    adopt_cases(p)
     changed = 0
     with p.db.write() as conn:
         raw = Raw(conn)
@@ -509,6 +510,45 @@ def tighten_deadlines(p: Platform, now: datetime | None = None) -> int:
 
             record(conn, SYSTEM_ACTOR, actions, at=now, request_id="emergency")
     return changed
+
+
+def adopt_cases(p: Platform, *, page: int = 500, cap: int = 20_000) -> int:
+    """Put the open cases reported in scope since a mode started — by any channel — under
+    that mode, so their deadlines tighten too; the number newly adopted (idempotent)."""
+    from civicloop.cases.queries import CaseFilter, list_cases
+    from civicloop.org.model import SYSTEM_ACTOR
+
+    adopted = 0
+    for m in list_modes(p, active_only=True):
+        kind, code = str(m["scope_kind"]), str(m["scope_code"])
+        flt = CaseFilter(
+            is_open=True,
+            reported_from=m["started_at"],
+            street_code=code if kind == "street" else None,
+            scene_code=code if kind == "scene" else None,
+        )
+        offset = 0
+        while offset < cap:
+            rows, _total = list_cases(p, SYSTEM_ACTOR, flt, limit=page, offset=offset)
+            if rows:
+                with p.db.write() as conn:
+                    raw = Raw(conn)
+                    for r in rows:
+                        adopted += raw.run(
+                            "INSERT INTO discovery_emergency_cases (case_id, mode_id, kind,"
+                            " tightened, filed_at) VALUES (:case_id, :mode_id, 'filed', :t, :at)"
+                            " ON CONFLICT (case_id) DO NOTHING",
+                            {
+                                "case_id": r["id"],
+                                "mode_id": m["id"],
+                                "t": raw.js([]),
+                                "at": raw.ts(r["reported_at"]),
+                            },
+                        )
+            if len(rows) < page:
+                break
+            offset += page
+    return adopted
 
 
 def _tighten_case(
