@@ -10,6 +10,7 @@ from civicloop.ledger import store as ledger_store
 from civicloop.nlp import store as nlp_store
 from civicloop.open311 import store as open311_store
 from civicloop.org import store as org_store
+from civicloop.registry import links as registry_links
 from civicloop.registry import store as registry_store
 from civicloop.risk import store as risk_store
 from civicloop.supervision import store as supervision_store
@@ -25,6 +26,7 @@ __all__ = [
     "nlp_store",
     "open311_store",
     "org_store",
+    "registry_links",
     "registry_store",
     "risk_store",
     "supervision_store",
