@@ -2,6 +2,7 @@
 
 from civicloop.cases import store as cases_store
 from civicloop.core.db import metadata
+from civicloop.discovery import alert_store as discovery_alert_store
 from civicloop.discovery import store as discovery_store
 from civicloop.enterprise import store as enterprise_store
 from civicloop.evaluation import store as evaluation_store
@@ -17,6 +18,7 @@ from civicloop.supervision import store as supervision_store
 
 __all__ = [
     "cases_store",
+    "discovery_alert_store",
     "discovery_store",
     "enterprise_store",
     "evaluation_store",
