@@ -413,20 +413,25 @@ def rankings(
         raise ForbiddenError("district totals are for the operations centre")
     scores: dict[str, dict[str, float | None]] = {}
     raw_values: dict[str, dict[str, Any]] = {}
-    with p.db.read() as conn:
-        for part in comp.components:
-            if part.source != "indicator":
-                continue
+    # one query per (level column, filters): the parts' counters are summed together
+    groups: dict[tuple[str | None, str], list[Indicator]] = {}
+    for part in comp.components:
+        if part.source == "indicator":
             ind = cfg.indicators[part.code]
-            col = _level_column(lvl, ind)
-            where = _merge_where(scope, {}, ind)
-            for r in _sums(conn, ind.counters, per, where, col):
+            key = (_level_column(lvl, ind), repr(sorted(ind.filters.items())))
+            groups.setdefault(key, []).append(ind)
+    with p.db.read() as conn:
+        for (col, _), inds in groups.items():
+            where = _merge_where(scope, {}, inds[0])
+            counters = tuple(dict.fromkeys(c for ind in inds for c in ind.counters))
+            for r in _sums(conn, counters, per, where, col):
                 key = str(r.get(col)) if col else "district"
                 if col and r.get(col) in (None, ""):  # "" = no department yet: not rated
                     continue
-                row = _value_row(ind, r)
-                scores.setdefault(key, {})[ind.code] = row["score"]
-                raw_values.setdefault(key, {})[ind.code] = row["value"]
+                for ind in inds:
+                    row = _value_row(ind, r)
+                    scores.setdefault(key, {})[ind.code] = row["score"]
+                    raw_values.setdefault(key, {})[ind.code] = row["value"]
     codes = sorted(scores)
     qual: dict[str, dict[str, float]] = {}
     for name, fn in (providers if providers is not None else _default_providers()).items():
