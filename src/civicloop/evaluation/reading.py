@@ -418,8 +418,8 @@ def rankings(
     for part in comp.components:
         if part.source == "indicator":
             ind = cfg.indicators[part.code]
-            key = (_level_column(lvl, ind), repr(sorted(ind.filters.items())))
-            groups.setdefault(key, []).append(ind)
+            group = (_level_column(lvl, ind), repr(sorted(ind.filters.items())))
+            groups.setdefault(group, []).append(ind)
     with p.db.read() as conn:
         for (col, _), inds in groups.items():
             where = _merge_where(scope, {}, inds[0])
