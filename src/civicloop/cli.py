@@ -146,6 +146,21 @@ def _simulate(p: Platform, *, cases: int, seed: int) -> None:
     )
 
 
+def _seed_extras(p: Platform, *, seed: int) -> None:
+    """Registry, sensors, risk, KPIs and the first checkpoint (see ``demo.extras``)."""
+    from civicloop.demo import extras
+
+    with console.status("importing a synthetic registry (rooms, people, legal entities)…"):
+        registry = extras.seed_registry(p, seed=seed)
+    console.print(f"demo registry: {extras.summary(registry)}")
+    with console.status("registering sensors and sending an hour of readings…"):
+        sensors = extras.seed_sensors(p, seed=seed)
+    console.print(f"demo sensors: {extras.summary(sensors)}")
+    with console.status("risk scores, KPI rollups and the first ledger checkpoint…"):
+        settled = extras.settle(p)
+    console.print(f"demo ledger checkpoint: {settled['checkpoint']} entries signed")
+
+
 def _print_personas(p: Platform) -> None:
     from sqlalchemy import select
 
@@ -189,6 +204,8 @@ def demo(
     created = _seed_demo(p, seed=seed, grids=grids, communities=communities, boundary=boundary)
     if created and cases > 0:
         _simulate(p, cases=cases, seed=seed)
+    if created:
+        _seed_extras(p, seed=seed)
     _print_personas(p)
     if serve_:
         _serve(p)
