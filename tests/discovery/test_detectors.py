@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -210,3 +211,58 @@ def test_an_elders_meter_that_goes_silent(platform: Platform) -> None:
     assert engine.check_silence(p, T0 + timedelta(hours=14)) == []
     summary = alert_service.raise_alerts(p, out)
     assert summary.filed == 1
+
+
+def test_an_elder_from_the_population_registry_with_no_water(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """The registry's elder living alone, joined to the water meter registered in her room."""
+    import csv
+
+    from civicloop.core.idcodes import resident_id_check_char
+    from civicloop.discovery.model import Device
+    from civicloop.discovery.service import register_devices
+    from civicloop.intake.gazetteer import seed_gazetteer
+    from civicloop.registry.generate import generate
+    from civicloop.registry.importer import import_file
+
+    p = platform
+    engine.use_rules(p, [])
+    seed_gazetteer(p, seed=7)
+    files = generate(p, people=1, entities=1, rooms=4, seed=3)
+    header, rooms = files["rooms"]
+    room_id, address = rooms[0][0], rooms[0][1]
+    with (tmp_path / "rooms.csv").open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *rooms])
+    first17 = "31011519400101002"  # born 1940-01-01, an even sequence digit: a woman
+    id_number = first17 + resident_id_check_char(first17)
+    people_header = files["people"][0]
+    row = dict.fromkeys(people_header, "")
+    row |= {
+        "person_id": "P-ELDER",
+        "id_number": id_number,
+        "name": "张阿婆",
+        "sex": "女",
+        "birth_date": "1940-01-01",
+        "address": address,
+        "room_id": room_id,
+        "living_alone": "1",
+        "disability": "0",
+        "key_care": "0",
+    }
+    with (tmp_path / "people.csv").open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([people_header, [row[c] for c in people_header]])
+    import_file(p, "rooms", tmp_path / "rooms.csv")
+    import_file(p, "people", tmp_path / "people.csv")
+    lon, lat = float(rooms[0][5]), float(rooms[0][6])
+    register_devices(
+        p, [Device("wm-reg-1", "WaterMeter", lon=lon, lat=lat, attrs={"room_id": room_id})]
+    )
+    assert "wm-reg-1" in detectors.elders_by_meter(p)
+
+    quiet = [
+        Reading("wm-reg-1", "WaterMeter", T0 + timedelta(hours=h), {"flow": 0.0}) for h in range(13)
+    ]
+    out = engine.evaluate(p, quiet)
+    assert [(a.rule_id, a.device_id) for a in out] == [("detector.elder.no_water", "wm-reg-1")]
+    assert "张阿婆" not in out[0].summary

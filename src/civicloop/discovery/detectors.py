@@ -15,9 +15,10 @@
 Each check is a built-in rule run through the same state machine as YAML rules
 (``rules_model.advance``): hysteresis and timers per device, persisted, one alert per episode.
 
-Residents: the registry context (being built in parallel) will offer "registered elders living
-alone"; until it does, :func:`elders_by_meter` reads ``discovery_residents``, a minimal table
-designed to be replaced by a call into ``civicloop.registry.service``.
+Residents: :func:`elders_by_meter` joins the population registry's elders living alone
+(``registry.service.elders_living_alone``) to the water meters registered with their
+``room_id``. ``discovery_residents`` (``add_resident``) remains for deployments that register
+meters against residents before their population registry is imported; both are read.
 """
 
 from __future__ import annotations
@@ -118,13 +119,15 @@ def add_resident(
 
 
 def elders_by_meter(p: Platform) -> dict[str, dict[str, Any]]:
-    """Water-meter device id → the elder living alone it serves (cached ``CACHE_SECONDS``)."""
+    """Water-meter device id → the elder living alone it serves (cached ``CACHE_SECONDS``):
+    the registry's elders joined to meters by ``room_id``, then the stand-in table."""
     hit = getattr(p, _CACHE_ATTR, None)
     now = time.monotonic()
     if hit is not None and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    year = p.clock.now().year
     out: dict[str, dict[str, Any]] = {}
+    out.update(_registry_elders_by_meter(p))
+    year = p.clock.now().year
     with p.db.read() as conn:
         for r in Raw(conn).all(
             "SELECT room_id, meter_device_id, name, birth_year, lon, lat, grid_code"
@@ -132,9 +135,37 @@ def elders_by_meter(p: Platform) -> dict[str, dict[str, Any]]:
             {"t": True},
         ):
             if r["birth_year"] is None or year - int(r["birth_year"]) >= ELDER_AGE:
-                out[str(r["meter_device_id"])] = r
+                out.setdefault(str(r["meter_device_id"]), r)
     setattr(p, _CACHE_ATTR, (now, out))
     return out
+
+
+def _registry_elders_by_meter(p: Platform) -> dict[str, dict[str, Any]]:
+    """Meters whose ``room_id`` attribute is the room of a registered elder living alone."""
+    from civicloop.discovery.service import list_devices
+    from civicloop.registry.service import elders_living_alone
+
+    by_room = {str(e["room_id"]): e for e in elders_living_alone(p, min_age=ELDER_AGE)}
+    if not by_room:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        meters, total = list_devices(p, entity_type="WaterMeter", limit=1000, offset=offset)
+        for m in meters:
+            elder = by_room.get(str(m.attrs.get("room_id") or ""))
+            if elder is not None:
+                out[m.device_id] = {
+                    "room_id": elder["room_id"],
+                    "meter_device_id": m.device_id,
+                    "name": elder["name"],  # already masked by the registry
+                    "lon": elder["lon"] if elder["lon"] is not None else m.lon,
+                    "lat": elder["lat"] if elder["lat"] is not None else m.lat,
+                    "grid_code": elder["grid_code"] or m.grid_code,
+                }
+        offset += len(meters)
+        if not meters or offset >= total:
+            return out
 
 
 # -- the detectors --------------------------------------------------------------------------------
