@@ -14,7 +14,6 @@ person levels and drill-downs, which read the per-case facts of one period.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -151,32 +150,6 @@ def rollup_snapshot(p: Platform) -> dict[str, list[tuple[object, ...]]]:
     """Every rollup row of every grain (compare an incremental state with a recompute)."""
     with p.db.read() as conn:
         return {g: store.all_rows(conn, g) for g in store.GRAINS}
-
-
-class ConsumerThread:
-    """Runs :func:`consume` every N seconds inside ``civicloop serve`` (beside the sweeper)."""
-
-    def __init__(self, p: Platform, interval_seconds: float) -> None:
-        self.p = p
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="kpi-consumer", daemon=True)
-
-    def start(self) -> None:
-        if self.interval > 0:
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                consume(self.p)
-            except Exception:  # the loop must outlive one bad batch; the next run retries
-                log.exception("kpi consumer failed")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
 
 
 def add_review(
