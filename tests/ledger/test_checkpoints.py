@@ -180,7 +180,9 @@ def test_api_errors_are_problems_not_500s(platform: Platform, client: TestClient
     cps.create_checkpoint(platform)
     h = login(client, "auditor")
     for url, status in [
-        ("/api/v1/ledger/entries/0/proof", 404),
+        ("/api/v1/ledger/entries/0/proof", 422),
+        (f"/api/v1/ledger/entries/{2**64}/proof", 422),  # beyond a 64-bit id: bad input, no 500
+        (f"/api/v1/ledger/consistency?first=1&second={2**70}", 422),
         ("/api/v1/ledger/entries/abc/proof", 422),
         ("/api/v1/ledger/entries/999999/proof", 404),
         ("/api/v1/ledger/checkpoints/77", 404),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from civicloop.core.auth import current_actor, platform, require_roles
 from civicloop.core.errors import NotFoundError
@@ -18,6 +18,10 @@ from civicloop.ledger import checkpoints as cps
 from civicloop.ledger.signing import public_key_hex
 from civicloop.org.model import Actor, Role
 from civicloop.runtime import Platform
+
+# Sequence numbers and checkpoint ids are 64-bit integers in storage; larger ones are refused
+# as bad input (422) instead of overflowing the driver.
+MAX_ID = 2**63 - 1
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 PlatformDep = Annotated[Platform, Depends(platform)]
@@ -36,7 +40,7 @@ def public_key(p: PlatformDep) -> dict[str, Any]:
 def list_checkpoints(
     p: PlatformDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[dict[str, Any]]:
     return [c.as_dict() for c in cps.list_checkpoints(p.db, limit=limit, before=before)]
 
@@ -59,7 +63,9 @@ def latest_checkpoint(p: PlatformDep) -> dict[str, Any]:
 
 
 @router.get("/checkpoints/{checkpoint_id}", summary="One signed checkpoint (public)")
-def read_checkpoint(checkpoint_id: int, p: PlatformDep) -> dict[str, Any]:
+def read_checkpoint(
+    checkpoint_id: Annotated[int, Path(ge=1, le=MAX_ID)], p: PlatformDep
+) -> dict[str, Any]:
     return cps.read_checkpoint(p.db, checkpoint_id).as_dict()
 
 
@@ -69,18 +75,18 @@ def read_checkpoint(checkpoint_id: int, p: PlatformDep) -> dict[str, Any]:
 )
 def consistency(
     p: PlatformDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=MAX_ID)],
+    second: Annotated[int, Query(ge=1, le=MAX_ID)],
 ) -> dict[str, Any]:
     return cps.prove_consistency(p.db, first, second)
 
 
 @router.get("/entries/{seq}/proof", summary="Inclusion proof of one entry in a checkpoint")
 def inclusion_proof(
-    seq: int,
+    seq: Annotated[int, Path(ge=1, le=MAX_ID)],
     p: PlatformDep,
     actor: ActorDep,
-    checkpoint: Annotated[int | None, Query(ge=1)] = None,
+    checkpoint: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     if seq < 1:
         raise NotFoundError(f"no ledger entry {seq}", code="ledger.not_found")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +18,9 @@ from civicloop.supervision import service
 
 router = APIRouter()
 router.include_router(ledger_api.router)
+
+# Order ids are 64-bit integers in storage; larger ones are bad input (422), not a driver error.
+OrderId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 PlatformDep = Annotated[Platform, Depends(platform)]
@@ -47,13 +50,13 @@ def list_orders(
 
 
 @api.get("/orders/{order_id}", summary="One supervision order and its events")
-def read_order(order_id: int, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
+def read_order(order_id: OrderId, p: PlatformDep, actor: ActorDep) -> dict[str, Any]:
     return service.read_order(p, actor, order_id)
 
 
 @api.post("/orders/{order_id}/respond", summary="反馈 a department answers an order")
 async def respond(
-    order_id: int, body: TextBody, p: PlatformDep, actor: ActorDep, rid: RequestId
+    order_id: OrderId, body: TextBody, p: PlatformDep, actor: ActorDep, rid: RequestId
 ) -> dict[str, Any]:
     return await run_in_threadpool(
         service.respond_to_order, p, actor, order_id, text=body.text, request_id=rid
@@ -62,7 +65,7 @@ async def respond(
 
 @api.post("/orders/{order_id}/close", summary="销号 a supervisor closes an order")
 async def close(
-    order_id: int, body: TextBody, p: PlatformDep, actor: ActorDep, rid: RequestId
+    order_id: OrderId, body: TextBody, p: PlatformDep, actor: ActorDep, rid: RequestId
 ) -> dict[str, Any]:
     return await run_in_threadpool(
         service.close_order, p, actor, order_id, note=body.text, request_id=rid
@@ -71,7 +74,7 @@ async def close(
 
 @api.post("/orders/{order_id}/escalate", summary="升级督办 a supervisor escalates an order")
 async def escalate(
-    order_id: int, body: TextBody, p: PlatformDep, actor: ActorDep, rid: RequestId
+    order_id: OrderId, body: TextBody, p: PlatformDep, actor: ActorDep, rid: RequestId
 ) -> dict[str, Any]:
     return await run_in_threadpool(
         service.escalate_order, p, actor, order_id, reason=body.text, request_id=rid
