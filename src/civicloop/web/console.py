@@ -166,19 +166,26 @@ def render(
 
 
 @router.get("/static/{path:path}")
-def static_file(path: str) -> Response:
-    """A file under ``web/static`` (vendored libraries, the console's modules and words)."""
+def static_file(request: Request, path: str) -> Response:
+    """A file under ``web/static`` (vendored libraries, the console's modules and words).
+
+    A versioned URL (``?v=``, from ``static()`` in templates) is cached for a day; an
+    unversioned one — how ES modules import each other (``./api.js``), which must be one URL
+    per module or the browser runs two copies — is revalidated by its ETag (a 304 costs
+    no body)."""
     target = (STATIC / path).resolve()
     if not target.is_relative_to(STATIC.resolve()) or not target.is_file():
         raise NotFoundError("no such static file", code="route.not_found")
+    stat = target.stat()
+    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-{__version__}"'
+    cache = "public, max-age=86400" if "v" in request.query_params else "no-cache"
+    headers = {"Cache-Control": cache, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
     kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     if target.suffix in (".js", ".mjs"):
         kind = "text/javascript"
-    return FileResponse(
-        target,
-        media_type=kind,
-        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
-    )
+    return FileResponse(target, media_type=kind, headers=headers)
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -268,8 +275,11 @@ def geo(
     )
 
 
+ScreenActor = Annotated[Actor, Depends(require_roles(*(Role(r) for r in TERRITORY)))]
+
+
 @router.get("/console/api/screen")
-def screen_data(request: Request, actor: ActorDep) -> dict[str, Any]:
+def screen_data(request: Request, actor: ScreenActor) -> dict[str, Any]:
     """KPIs, breakdowns, trends and live markers for the big screen, in the actor's scope,
     and which optional APIs of sibling contexts are mounted (so the page asks only for those:
     a 404 would be a console error)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -36,6 +37,7 @@ BEIJING = timezone(timedelta(hours=8))
 TREND_DAYS = 30
 MAX_MARKERS = 3000
 MAX_GRIDS = 2500
+NAMES_SECONDS = 300
 # Tolerance in degrees (~1 m per 1e-5): outlines stay recognisable at the zoom they appear.
 TOLERANCE = {"street": 0.0006, "community": 0.0002, "grid": 0.00004}
 PROACTIVE = frozenset(
@@ -158,9 +160,7 @@ def overview(p: Platform, actor: Actor) -> dict[str, Any]:
     }
     kpi.update(_kpi_from_evaluation(p, actor))
     cat = p.catalogue
-    with p.db.read() as conn:
-        streets = {r.code: r.name for r in org.list_regions(conn, level=RegionLevel.STREET)}
-        departments = {d["code"]: (d["name"], d["name_en"]) for d in org.list_departments(conn)}
+    streets, departments = _names(p)
     scenes = Counter(c["scene_code"] for c in cases)
     by_street = Counter(c["street_code"] for c in cases)
     by_dept = Counter(c["lead_department"] for c in cases if c["lead_department"])
@@ -235,6 +235,24 @@ def overview(p: Platform, actor: Actor) -> dict[str, Any]:
         "alerts": _alerts(p, actor),
         "emergency": _emergency(p),
     }
+
+
+def _names(p: Platform) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """Street and department names, cached per platform for a few minutes: the district has
+    ~1,400 departments (one per community committee) and reading them is most of a screen
+    request's cost, while names change only with an administrative act."""
+    key = (id(p), "names")
+    now = time.monotonic()
+    with _lock:
+        hit = _geo_cache.get(key)
+    if hit is not None and now - hit[0] < NAMES_SECONDS:
+        return hit[1], hit[2]
+    with p.db.read() as conn:
+        streets = {r.code: r.name for r in org.list_regions(conn, level=RegionLevel.STREET)}
+        departments = {d["code"]: (d["name"], d["name_en"]) for d in org.list_departments(conn)}
+    with _lock:
+        _geo_cache[key] = (now, streets, departments)
+    return streets, departments
 
 
 def _grid_centroids(p: Platform) -> dict[str, tuple[float, float]]:

@@ -150,13 +150,25 @@ export async function logout() {
   location.assign("/login");
 }
 
-/** Who is logged in (cached for the tab), or null. */
+let pendingUser = null;
+
+/** Who is logged in (cached for the tab), or null. Concurrent callers share one request. */
 export async function currentUser({ refresh = false } = {}) {
   if (!token()) return null;
   if (!refresh) {
     const cached = sessionStorage.getItem(USER_KEY);
     if (cached) return JSON.parse(cached);
+    if (pendingUser) return pendingUser;
   }
+  pendingUser = fetchUser();
+  try {
+    return await pendingUser;
+  } finally {
+    pendingUser = null;
+  }
+}
+
+async function fetchUser() {
   try {
     const me = await api("/api/v1/me", { quiet: true });
     sessionStorage.setItem(USER_KEY, JSON.stringify(me));

@@ -46,10 +46,7 @@ async function drawMap() {
   const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, zoomControl: true, attributionControl: false, minZoom: 9, maxZoom: 18 });
   state.map = map;
   const renderer = L.canvas({ padding: 0.3 });
-  const [streets, communities] = await Promise.all([
-    api("/console/api/geo?level=street"),
-    api("/console/api/geo?level=community"),
-  ]);
+  const [streets, communities] = await Promise.all([early.streets, early.communities]);
   const density = state.data?.density || {};
   const max = Math.max(1, ...Object.values(density));
   state.layers.communities = L.geoJSON(communities, {
@@ -267,11 +264,22 @@ function startFeed() {
   state.feed = source;
 }
 
+// Every request the first picture needs starts at once, in parallel with the who-am-I check
+// (a logged-out viewer's requests fail with 401 and requireUser sends them to the login page).
+const early = {
+  data: api("/console/api/screen", { quiet: true }),
+  streets: api("/console/api/geo?level=street", { quiet: true }),
+  communities: api("/console/api/geo?level=community", { quiet: true }),
+};
+for (const promise of Object.values(early)) promise.catch(() => {});
+
 async function main() {
   await requireUser();
-  const data = await api("/console/api/screen");
+  const data = await early.data.catch(() => api("/console/api/screen"));
   state.data = data;
+  performance.mark("screen-data");
   await drawMap();
+  performance.mark("screen-map");
   render(data);
   state.ready = true;
   document.body.dataset.ready = "1";
