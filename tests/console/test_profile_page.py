@@ -3,6 +3,7 @@ synthetic registry imported into the running demo server's data directory."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,9 @@ def test_enterprise_profile_links_to_its_building(
     assert "企业画像" in page.locator("h1").inner_text()
     facts = page.locator("#profile-facts").inner_text()
     assert registry_ids["enterprise"] in facts
-    assert "**" in facts  # the legal representative's name is masked by the API
+    # the legal representative's name is masked by the API: its surname, then one star per
+    # hidden character (a two-character name shows as "郑*")
+    assert re.search(r"法定代表人\n[^\n*]+\*+\n", facts), facts
     page.locator("#profile-facts a[href*='/console/profiles/building/']").first.click()
     page.wait_for_url("**/console/profiles/building/**")
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
