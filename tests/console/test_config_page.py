@@ -21,7 +21,10 @@ def test_rule_errors_are_shown_at_their_line_and_a_valid_file_saves(
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     page.get_by_label("配置文件").select_option(label="预警规则 / city.yaml")
     area = page.get_by_label("内容（YAML）")
-    page.wait_for_function("() => document.getElementById('config-text').value.includes('rules:')")
+    # wait for city.yaml itself: the file shown before the selection also holds "rules:"
+    page.wait_for_function(
+        "() => document.getElementById('config-text').value.includes('tiltAngle >= 15')"
+    )
     original = area.input_value()
     area.fill(original.replace("tiltAngle >= 15", "tiltAngle >= = 15"))
     page.get_by_role("button", name="校验").click()
