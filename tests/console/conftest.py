@@ -43,6 +43,15 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DEMO_PASSWORD = "civicloop-demo-2026"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run against a live server on a shared 2-core machine: a step that waits
+    on the server under heavy load may time out once. Each browser test gets one rerun
+    (pytest-rerunfailures); a test that fails twice fails the run."""
+    for item in items:
+        if item.nodeid.replace("\\", "/").startswith("tests/console/"):
+            item.add_marker(pytest.mark.flaky(reruns=1))
+
+
 @dataclass
 class Server:
     url: str

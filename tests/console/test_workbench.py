@@ -98,6 +98,8 @@ def test_dispatch_rejects_in_place_and_reads_in_english(
     page = ready(console_page, server, "/console/dispatch?lang=en")
     expect(page.locator("h1")).to_have_text("Dispatcher workbench")
     page.locator("#wb-queue-status").select_option(r["status"])
+    # the change reloads the queue and redraws its cards: wait for that before focusing one
+    page.wait_for_load_state("networkidle")
     card = page.locator(f"[data-report='{r['id']}']")
     expect(card).to_contain_text("Confirm")
     # what people typed is shown as text, never parsed as HTML
@@ -135,6 +137,8 @@ def test_dispatcher_corrects_the_element_with_the_keyboard(
     as_user(console_page, server, "dispatcher")
     page = ready(console_page, server, "/console/dispatch")
     page.locator("#wb-queue-status").select_option(r["status"])
+    # the change reloads the queue and redraws its cards: wait for that before focusing one
+    page.wait_for_load_state("networkidle")
     card = page.locator(f"[data-report='{r['id']}']")
     select = card.get_by_label("要素")
     expect(select).to_have_value(top)  # preset to the classifier's first suggestion
