@@ -19,9 +19,10 @@ from civicloop.ledger.signing import public_key_hex
 from civicloop.org.model import Actor, Role
 from civicloop.runtime import Platform
 
-# Sequence numbers and checkpoint ids are 64-bit integers in storage; larger ones are refused
-# as bad input (422) instead of overflowing the driver.
+# Entry sequence numbers are 64-bit integers in storage and checkpoint ids 32-bit (INTEGER on
+# PostgreSQL); larger values are refused as bad input (422) instead of overflowing the driver.
 MAX_ID = 2**63 - 1
+MAX_CHECKPOINT = 2**31 - 1
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 PlatformDep = Annotated[Platform, Depends(platform)]
@@ -40,7 +41,7 @@ def public_key(p: PlatformDep) -> dict[str, Any]:
 def list_checkpoints(
     p: PlatformDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_CHECKPOINT)] = None,
 ) -> list[dict[str, Any]]:
     return [c.as_dict() for c in cps.list_checkpoints(p.db, limit=limit, before=before)]
 
@@ -64,7 +65,7 @@ def latest_checkpoint(p: PlatformDep) -> dict[str, Any]:
 
 @router.get("/checkpoints/{checkpoint_id}", summary="One signed checkpoint (public)")
 def read_checkpoint(
-    checkpoint_id: Annotated[int, Path(ge=1, le=MAX_ID)], p: PlatformDep
+    checkpoint_id: Annotated[int, Path(ge=1, le=MAX_CHECKPOINT)], p: PlatformDep
 ) -> dict[str, Any]:
     return cps.read_checkpoint(p.db, checkpoint_id).as_dict()
 
@@ -75,8 +76,8 @@ def read_checkpoint(
 )
 def consistency(
     p: PlatformDep,
-    first: Annotated[int, Query(ge=1, le=MAX_ID)],
-    second: Annotated[int, Query(ge=1, le=MAX_ID)],
+    first: Annotated[int, Query(ge=1, le=MAX_CHECKPOINT)],
+    second: Annotated[int, Query(ge=1, le=MAX_CHECKPOINT)],
 ) -> dict[str, Any]:
     return cps.prove_consistency(p.db, first, second)
 
@@ -86,7 +87,7 @@ def inclusion_proof(
     seq: Annotated[int, Path(ge=1, le=MAX_ID)],
     p: PlatformDep,
     actor: ActorDep,
-    checkpoint: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    checkpoint: Annotated[int | None, Query(ge=1, le=MAX_CHECKPOINT)] = None,
 ) -> dict[str, Any]:
     if seq < 1:
         raise NotFoundError(f"no ledger entry {seq}", code="ledger.not_found")

@@ -12,8 +12,9 @@ from civicloop.org.model import LoopLevel
 
 class LoginBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    # No control characters: PostgreSQL text cannot hold NUL, so one would fail the lookup
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")
+    password: str = Field(min_length=1, max_length=256, pattern=r"^[^\x00]+$")
 
 
 class TokenRead(BaseModel):

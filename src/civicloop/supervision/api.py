@@ -19,8 +19,9 @@ from civicloop.supervision import service
 router = APIRouter()
 router.include_router(ledger_api.router)
 
-# Order ids are 64-bit integers in storage; larger ones are bad input (422), not a driver error.
-OrderId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Order ids are 32-bit integers in storage (INTEGER on PostgreSQL); larger ones are bad input
+# (422), not a driver error.
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 PlatformDep = Annotated[Platform, Depends(platform)]
