@@ -37,7 +37,7 @@ from civicloop.core.clock import FrozenClock
 from civicloop.core.settings import Settings
 from civicloop.demo.generator import DEMO_PASSWORD, generate_district
 from civicloop.discovery import service
-from civicloop.discovery.ingest import IngestResult, ingest, rules_installed
+from civicloop.discovery.ingest import IngestResult, ingest
 from civicloop.discovery.model import ENTITY_TYPES, Device
 from civicloop.discovery.ngsi import parse_notification
 from civicloop.org import service as org
@@ -101,8 +101,6 @@ def _setup(folder: Path, grids: int, devices: int, seed: int) -> tuple[Platform,
 
 
 def _load_rules(p: Platform, extra: int) -> int:
-    if not rules_installed():
-        return 0
     from civicloop.discovery import rules as engine
     from civicloop.discovery.rules_model import parse_rules
 
@@ -205,8 +203,6 @@ def _median_batch_rate(p: Platform, made: list[Device], args: Any, *, run_rules:
 
 def _candidates(p: Platform, body: bytes) -> float:
     """How many rules the engine's index offers per reading of a benchmark batch."""
-    if not rules_installed():
-        return 0.0
     from civicloop.discovery import rules as engine
 
     eng = engine.engine_for(p)
@@ -262,9 +258,7 @@ def main() -> None:
         p, made = _setup(Path(tmp), args.grids, args.devices, args.seed)
         try:
             rules = _load_rules(p, args.rules)
-            print(
-                f"rules: {rules} loaded (rules engine {'present' if rules_installed() else 'absent'})"
-            )
+            print(f"rules: {rules} loaded")
             bodies = _bodies(made, args.batches, args.size, args.seed)
             total = args.batches * args.size
 

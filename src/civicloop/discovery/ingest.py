@@ -15,8 +15,8 @@ One call per batch (a notification, a JSON batch, a thousand CSV rows, a Redis S
    rest with ``ON CONFLICT DO NOTHING`` and the quarantine rows likewise. The caller answers
    only after this commit: an accepted reading is durable.
 5. **rules** — after the commit, new readings go to ``discovery.rules.evaluate`` and its alerts
-   to ``discovery.alerts.raise_alerts`` when those modules are installed (the rules engine is a
-   separate part; absent means no rules). Readings are stored exactly once; an alert lost to a
+   to ``discovery.alerts.raise_alerts`` (``run_rules=False`` skips them: the benchmark's
+   rules-free baseline). Readings are stored exactly once; an alert lost to a
    crash between commit and rules is found again by the next reading of the same condition.
 
 Idempotency key: ``(device_id, observed_at)`` — the entity id and its ``observedAt``. A
@@ -26,8 +26,6 @@ store one row.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +65,7 @@ class IngestResult:
     quarantined: int = 0
     rejected: int = 0
     alerts: int = 0
-    rules: str = "absent"  # absent | evaluated | failed
+    rules: str = "absent"  # absent (nothing new to evaluate, or skipped) | evaluated | failed
     errors: list[EntityError] = field(default_factory=list)
     success: list[str] = field(default_factory=list)
 
@@ -288,21 +286,15 @@ def _reading(obs: Observation, device: Device, grid: str | None) -> Reading:
     )
 
 
-def rules_installed() -> bool:
-    """True when the rules engine (``discovery.rules``) is part of this installation."""
-    return importlib.util.find_spec("civicloop.discovery.rules") is not None
-
-
 def _run_rules(p: Platform, readings: list[Reading], result: IngestResult, request_id: str) -> None:
-    if not rules_installed():
-        return
+    from civicloop.discovery import alerts as alert_service  # imported here: alerts → cases
+    from civicloop.discovery import rules
+
     try:
-        rules = importlib.import_module("civicloop.discovery.rules")
         alerts = rules.evaluate(p, readings)
         result.rules = "evaluated"
-        if alerts and importlib.util.find_spec("civicloop.discovery.alerts") is not None:
-            raise_alerts = importlib.import_module("civicloop.discovery.alerts").raise_alerts
-            raise_alerts(p, alerts, request_id=request_id)
+        if alerts:
+            alert_service.raise_alerts(p, alerts, request_id=request_id)
         result.alerts = len(alerts)
     except Exception:
         # The readings are committed; a failing rule must not turn their receipt into an error.

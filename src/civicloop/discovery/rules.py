@@ -23,10 +23,9 @@ scene; ``mode: normal`` rules step aside there.
 from __future__ import annotations
 
 import heapq
-import importlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +47,7 @@ from civicloop.discovery.rules_model import (
     RuleState,
     advance,
 )
+from civicloop.discovery.service import devices_by_id
 from civicloop.runtime import Platform
 
 log = logging.getLogger(__name__)
@@ -186,16 +186,6 @@ def save_states(p: Platform, eng: Engine) -> int:
 # -- devices -------------------------------------------------------------------------------------
 
 
-def devices_for(p: Platform, ids: Iterable[str]) -> dict[str, Device]:
-    """Device context from the device registry when it is there; {} otherwise (the reading's
-    own location and grid are used then)."""
-    try:  # the device registry is ingestion's part, built in parallel: absent means "none"
-        lookup = importlib.import_module("civicloop.discovery.service").devices_by_id
-    except (ImportError, AttributeError):
-        return {}
-    return dict(lookup(p, list(ids)))
-
-
 # -- evaluation ------------------------------------------------------------------------------------
 
 
@@ -332,7 +322,7 @@ def evaluate(p: Platform, readings: list[Reading]) -> list[Alert]:
     if not readings:
         return []
     eng = engine_for(p)
-    devices = devices_for(p, {r.device_id for r in readings})
+    devices = devices_by_id(p, {r.device_id for r in readings})
     with eng.lock:
         _load_states(p, eng)
         cover = emergency.coverage(p)
@@ -531,7 +521,7 @@ def check_silence(p: Platform, now: datetime) -> list[Alert]:
         _load_states(p, eng)
         silent = {r.id: r for r in eng._silent}
         subjects = [(k, s) for k, s in eng.states.items() if k[0] in silent]
-        devices = devices_for(p, {k[1] for k, _ in subjects}) if subjects else {}
+        devices = devices_by_id(p, {k[1] for k, _ in subjects}) if subjects else {}
         for (rule_id, subject), st in subjects:
             rule = silent[rule_id]
             if st.is_active or st.last_seen_at is None:

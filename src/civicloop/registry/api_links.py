@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -25,8 +23,7 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 RequestId = Annotated[str, Depends(request_id)]
 
 # imported for its side effect: registry profiles carry a "links" section
-with contextlib.suppress(ImportError):
-    importlib.import_module("civicloop.registry.resolution_sections")
+from civicloop.registry import resolution_sections  # noqa: E402, F401
 
 
 class _In(BaseModel):

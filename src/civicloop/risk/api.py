@@ -7,8 +7,6 @@ runs the data loop now (admins), which the server also does on its sweeper.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -24,8 +22,8 @@ router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
 
 # imported for its side effect: registry profiles carry the risk and credit sections (a
 # registry without profiles still gets its scores served here)
-with contextlib.suppress(ImportError):
-    importlib.import_module("civicloop.risk.sections")
+from civicloop.risk import sections  # noqa: E402, F401
+
 PlatformDep = Annotated[Platform, Depends(platform)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 RequestId = Annotated[str, Depends(request_id)]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import re
 import shutil
 import tempfile
@@ -27,6 +26,8 @@ import yaml  # the catalogue and the rules are YAML
 
 from civicloop.catalogue.loader import validate_catalogue
 from civicloop.core.errors import InputError, NotFoundError
+from civicloop.discovery.rules import use_rules
+from civicloop.discovery.rules_offline import read_rule_files
 from civicloop.ledger.service import Action, record
 from civicloop.org.model import Actor
 from civicloop.runtime import Platform
@@ -172,7 +173,7 @@ def _validate_catalogue(name: str, text: str) -> list[str]:
 
 
 def _validate_rules(p: Platform, name: str, text: str) -> tuple[list[Any], list[str]]:
-    reader = _rule_reader()
+    reader = read_rule_files
     with tempfile.TemporaryDirectory(prefix="rules-") as tmp:
         root = Path(tmp)
         for src in (RULES_DIR, _local_rules(p)):
@@ -182,18 +183,6 @@ def _validate_rules(p: Platform, name: str, text: str) -> tuple[list[Any], list[
         (root / name).write_text(text, encoding="utf-8")
         rules, problems = reader([root])
     return rules, list(problems)
-
-
-def _rule_reader() -> Any:
-    """The discovery context's rule-file reader (moved to ``rules_offline`` in issue 2)."""
-    for name in ("civicloop.discovery.rules_offline", "civicloop.discovery.rules"):
-        try:
-            fn = getattr(importlib.import_module(name), "read_rule_files", None)
-        except ImportError:
-            continue
-        if fn is not None:
-            return fn
-    raise NotFoundError("the discovery rules are not available", code="route.not_found")
 
 
 def save_rules(p: Platform, actor: Actor, name: str, text: str, *, request_id: str) -> dict:
@@ -236,5 +225,5 @@ def save_rules(p: Platform, actor: Actor, name: str, text: str, *, request_id: s
         # written inside the transaction: a failed write rolls the ledger entry back
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
-    importlib.import_module("civicloop.discovery.rules").use_rules(p, rules)
+    use_rules(p, rules)
     return {**checked, "saved": True, "sha256": after, "rules": len(rules)}

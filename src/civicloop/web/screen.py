@@ -4,8 +4,8 @@ Why here and not in the browser: the screen needs every case in the viewer's sco
 five ways (KPIs, scene, street, department, trend) plus markers; fetching pages of 500 cases
 and summing them in JavaScript would cost seconds and send personal fields the screen never
 shows. The cases come through ``cases.queries.list_cases`` with the viewer as actor, so the
-scope is the API's own. When the evaluation context publishes its KPI function the numbers
-switch to it (``_kpi_from_evaluation``), so the screen and the rankings never disagree.
+scope is the API's own. (The KPI cards are counted from those cases, not from the evaluation
+rollups: at city scale they should read the rollups — a known limit, see docs/console.md.)
 
 Region outlines are simplified with shapely once per process and served as GeoJSON; grids
 (thousands) only inside the requested bounding box, for the map's higher zoom levels.
@@ -13,8 +13,8 @@ Region outlines are simplified with shapely once per process and served as GeoJS
 
 from __future__ import annotations
 
-import importlib
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -28,11 +28,14 @@ from civicloop.cases import queries
 from civicloop.cases.model import OPEN_STATUSES, Channel, Status
 from civicloop.core.errors import InputError
 from civicloop.core.security import mask_text
+from civicloop.discovery import alerts as discovery_alerts
+from civicloop.discovery import emergency
 from civicloop.org import service as org
 from civicloop.org import store as org_store
 from civicloop.org.model import Actor, RegionLevel
 from civicloop.runtime import Platform
 
+log = logging.getLogger("civicloop.web.screen")
 BEIJING = timezone(timedelta(hours=8))
 TREND_DAYS = 30
 MAX_MARKERS = 3000
@@ -158,7 +161,6 @@ def overview(p: Platform, actor: Actor) -> dict[str, Any]:
         ),
         "source": "cases",
     }
-    kpi.update(_kpi_from_evaluation(p, actor))
     cat = p.catalogue
     streets, departments = _names(p)
     scenes = Counter(c["scene_code"] for c in cases)
@@ -286,29 +288,13 @@ def _where(case: dict[str, Any], centroids: dict[str, tuple[float, float]]) -> A
     return (round(centre[0] + dx, 6), round(centre[1] + dy, 6))
 
 
-def _kpi_from_evaluation(p: Platform, actor: Actor) -> dict[str, Any]:
-    """The evaluation context's KPIs, once it offers ``service.district_kpi`` (issue 5)."""
-    try:
-        evaluation = importlib.import_module("civicloop.evaluation.service")
-    except ImportError:
-        return {}
-    fn = getattr(evaluation, "district_kpi", None)
-    if fn is None:
-        return {}
-    try:
-        found = fn(p, actor)
-    except Exception:  # the screen must stay up while a sibling context is being built
-        return {}
-    return {**dict(found), "source": "evaluation"} if found else {}
-
-
 def _alerts(p: Platform, actor: Actor) -> list[dict[str, Any]]:
-    """Open discovery alerts in the viewer's territory (``discovery.alerts.list_alerts``, issue
-    2); an empty list while that context is absent or failing, so the map still shows cases."""
+    """Open discovery alerts in the viewer's territory; an empty list (logged) if reading them
+    fails, so the map still shows cases."""
     try:
-        alerts = importlib.import_module("civicloop.discovery.alerts")
-        found = alerts.list_alerts(p, actor, status="open", limit=MAX_MARKERS)
-    except Exception:  # degrade: a sibling context's failure must not blank the screen
+        found = discovery_alerts.list_alerts(p, actor, status="open", limit=MAX_MARKERS)
+    except Exception:  # degrade: one context's failure must not blank the screen
+        log.exception("screen: alerts unavailable")
         return []
     return [
         {
@@ -327,9 +313,9 @@ def _alerts(p: Platform, actor: Actor) -> list[dict[str, Any]]:
 def _emergency(p: Platform) -> list[dict[str, Any]]:
     """Active emergency modes (``discovery.emergency.list_modes``), or none."""
     try:
-        emergency = importlib.import_module("civicloop.discovery.emergency")
         modes = emergency.list_modes(p, active_only=True)
     except Exception:  # degrade: no banner rather than no screen
+        log.exception("screen: emergency modes unavailable")
         return []
     keys = ("scope_kind", "scope_code", "level", "hazard", "reason")
     return [{k: m.get(k) for k in keys} for m in modes]
