@@ -10,14 +10,17 @@ write lock serialises them and the ``overdue_at IS NULL`` condition makes the se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
 from civicloop.cases import store
 from civicloop.cases.model import Status
 from civicloop.cases.service import raise_supervision
+from civicloop.core.rawsql import Raw
 from civicloop.ledger.service import Action as LedgerAction
 from civicloop.ledger.service import record
 from civicloop.org.model import SYSTEM_ACTOR, LoopLevel
@@ -124,3 +127,43 @@ def _sweep_batch(p: Platform, batch_size: int, request_id: str) -> SweepResult:
             )
             record(conn, SYSTEM_ACTOR, actions, at=now, request_id=request_id)
     return SweepResult(len(due), escalated, orders)
+
+
+def tighten_open_steps(
+    raw: Raw,
+    case_id: str,
+    new_due: Callable[[dict[str, Any]], datetime | None],
+) -> list[dict[str, Any]]:
+    """Shorten the clock of a case's open steps, inside the caller's transaction.
+
+    The SLA clock's own verb for callers that tighten deadlines (emergency mode): ``new_due``
+    sees each open step (``step``, ``deadline_class``, ``started_at``, ``due_at`` as
+    datetimes) and returns a new due time or None. Only earlier due times are written (a clock
+    is never loosened here); the HANDLE step's due time is mirrored on the case row. Returns
+    the changes as ``{"step", "from", "to"}`` for the caller's ledger entry.
+    """
+    out: list[dict[str, Any]] = []
+    steps = raw.all(
+        "SELECT id, step, deadline_class, started_at, due_at FROM case_steps"
+        " WHERE case_id = :id AND completed_at IS NULL",
+        {"id": case_id},
+    )
+    for s in steps:
+        started, due = raw.parse_ts(s["started_at"]), raw.parse_ts(s["due_at"])
+        if started is None or due is None:
+            continue
+        view = {**s, "started_at": started, "due_at": due}
+        target = new_due(view)
+        if target is None or target >= due:
+            continue
+        raw.run(
+            "UPDATE case_steps SET due_at = :due WHERE id = :id",
+            {"due": raw.ts(target), "id": s["id"]},
+        )
+        if s["step"] == "handle":
+            raw.run(
+                "UPDATE cases SET handle_due_at = :due WHERE id = :id",
+                {"due": raw.ts(target), "id": case_id},
+            )
+        out.append({"step": s["step"], "from": due.isoformat(), "to": target.isoformat()})
+    return out

@@ -19,9 +19,8 @@ A weather-started mode ends when the warning drops below the trigger level (or i
 an operator-started one when an operator ends it. Starting, escalating, every task and every
 end are ledger entries.
 
-Deadline tightening writes ``case_steps.due_at`` (and ``cases.handle_due_at``) directly: the
-cases context has no "tighten this case's clock" verb yet. It is confined to
-:func:`_tighten_case` so that a cases-service hook can replace it (see docs/discovery.md).
+Deadline tightening goes through the SLA clock's verb ``cases.sla.tighten_open_steps``, in the
+same transaction as the mode's bookkeeping and its ledger entry.
 """
 
 from __future__ import annotations
@@ -560,39 +559,20 @@ def _tighten_case(
     row: dict[str, Any],
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """New due times for one case's open steps (stand-in for a cases-service hook)."""
-    out: list[dict[str, Any]] = []
-    steps = raw.all(
-        "SELECT id, step, deadline_class, started_at, due_at FROM case_steps"
-        " WHERE case_id = :id AND completed_at IS NULL",
-        {"id": case_id},
-    )
-    for s in steps:
-        started = raw.parse_ts(s["started_at"])
-        due = raw.parse_ts(s["due_at"])
-        if started is None or due is None:
-            continue
-        key = f"{s['step']}@{started.isoformat()}"
+    """New due times for one case's open steps, through the SLA clock's own verb; each step
+    (``step@started_at``) is considered once."""
+    from civicloop.cases.sla import tighten_open_steps
+
+    def new_due(s: dict[str, Any]) -> datetime | None:
+        key = f"{s['step']}@{s['started_at'].isoformat()}"
         if key in done:
-            continue
+            return None
         done.add(key)
         target = prof.deadline_classes.get(str(s["deadline_class"]))
         cls = p.catalogue.deadline_classes.get(target) if target else None
         if cls is not None and cls.mode is ClockMode.CLOCK:
-            new_due = started + cls.duration
-        else:
-            remaining = max(due - now, timedelta(0))
-            new_due = now + max(remaining * float(row["deadline_factor"]), prof.min_deadline)
-        if new_due >= due:
-            continue
-        raw.run(
-            "UPDATE case_steps SET due_at = :due WHERE id = :id",
-            {"due": raw.ts(new_due), "id": s["id"]},
-        )
-        if s["step"] == "handle":
-            raw.run(
-                "UPDATE cases SET handle_due_at = :due WHERE id = :id",
-                {"due": raw.ts(new_due), "id": case_id},
-            )
-        out.append({"step": s["step"], "from": due.isoformat(), "to": new_due.isoformat()})
-    return out
+            return s["started_at"] + cls.duration
+        remaining = max(s["due_at"] - now, timedelta(0))
+        return now + max(remaining * float(row["deadline_factor"]), prof.min_deadline)
+
+    return tighten_open_steps(raw, case_id, new_due)
