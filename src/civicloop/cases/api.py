@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from civicloop.cases import queries, service, tracking
 from civicloop.cases import schemas as s
-from civicloop.cases.model import Channel
+from civicloop.cases.model import Channel, Priority
 from civicloop.core.auth import current_actor, platform, request_id
 from civicloop.core.errors import InputError, NotFoundError
 from civicloop.core.security import mask_phone, mask_text
@@ -108,6 +108,7 @@ def list_cases(
     is_overdue: bool | None = None,
     is_open: bool | None = None,
     channel: Channel | None = None,
+    priority: Priority | None = None,
     reported_from: datetime | None = None,
     reported_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -129,6 +130,7 @@ def list_cases(
         is_overdue=is_overdue,
         is_open=is_open,
         channel=str(channel) if channel else None,
+        priority=str(priority) if priority else None,
         reported_from=reported_from,
         reported_to=reported_to,
     )

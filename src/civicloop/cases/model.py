@@ -97,6 +97,14 @@ class Channel(StrEnum):
     SUPERVISOR = "supervisor"  # 领导交办
 
 
+class Priority(StrEnum):
+    """How soon a dispatcher should look at a case. Risk raises it: a case about a subject in a
+    raised risk band (``risk.priority``) is ``high`` and heads the triage queue."""
+
+    NORMAL = "normal"
+    HIGH = "high"  # 高风险优先
+
+
 class AssignmentRole(StrEnum):
     LEAD = "lead"
     ASSIST = "assist"

@@ -34,6 +34,7 @@ class CaseFilter:
     reported_from: datetime | None = None
     reported_to: datetime | None = None
     channel: str | None = None
+    priority: str | None = None
 
 
 def list_cases(
@@ -64,6 +65,8 @@ def list_cases(
         where.append(c.reported_at < flt.reported_to)
     if flt.channel:
         where.append(c.channel == flt.channel)
+    if flt.priority:
+        where.append(c.priority == flt.priority)
     cond = and_(*where)
     with p.db.read() as conn:
         total = (

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from civicloop.cases import duplicates
+from civicloop.cases import duplicates, priority
 from civicloop.cases.clock import open_step
-from civicloop.cases.model import Channel, Status
+from civicloop.cases.model import Channel, Priority, Status
 from civicloop.cases.store import load_case
 from civicloop.catalogue.model import Element, Step
 from civicloop.core.errors import InputError
@@ -51,11 +51,12 @@ _INSERT = (
     "INSERT INTO cases (id, number, tracking_code, element_code, scene_code, catalogue_version,"
     " title, description, channel, status, loop_level, is_urgent, grid_code, region_path,"
     " street_code, lon, lat, address, reporter_id, reporter_name, reporter_phone, assigned,"
-    " rework_count, return_count, reopen_count, extension_count, is_overdue, reported_at,"
-    " updated_at, version) VALUES (:id, :number, :tracking_code, :element_code, :scene_code,"
-    " :catalogue_version, :title, :description, :channel, :status, :loop_level, :is_urgent,"
-    " :grid_code, :region_path, :street_code, :lon, :lat, :address, :reporter_id, :reporter_name,"
-    " :reporter_phone, :assigned, 0, 0, 0, 0, :is_overdue, :reported_at, :updated_at, 1)"
+    " rework_count, return_count, reopen_count, extension_count, is_overdue, priority,"
+    " priority_reason, reported_at, updated_at, version) VALUES (:id, :number, :tracking_code,"
+    " :element_code, :scene_code, :catalogue_version, :title, :description, :channel, :status,"
+    " :loop_level, :is_urgent, :grid_code, :region_path, :street_code, :lon, :lat, :address,"
+    " :reporter_id, :reporter_name, :reporter_phone, :assigned, 0, 0, 0, 0, :is_overdue,"
+    " :priority, :priority_reason, :reported_at, :updated_at, 1)"
 )
 _PHOTO = (
     "INSERT INTO case_notes (case_id, kind, text, attachment, actor_id, at)"
@@ -102,6 +103,16 @@ def report_case(
     path = p.grid_path(grid_code)
     if path is None:
         raise InputError(f"unknown grid {grid_code!r}", field="grid_code", rule="exists")
+    # Asked before the write transaction: it reads other tables and must not hold the writer.
+    prio, prio_reason = priority.assess(
+        p,
+        {
+            "grid_code": grid_code,
+            "address": draft.address,
+            "title": draft.title,
+            "description": description,
+        },
+    )
     now = p.clock.now()
     with p.db.write() as conn:
         raw = Raw(conn)
@@ -140,6 +151,8 @@ def report_case(
             "reporter_phone": draft.reporter_phone,
             "assigned": {},
             "is_overdue": False,
+            "priority": str(prio),
+            "priority_reason": prio_reason,
             "reported_at": now,
             "updated_at": now,
         }
@@ -171,6 +184,9 @@ def report_case(
                 "loop_level",
             )
         }
+        if prio is not Priority.NORMAL:
+            snapshot["priority"] = str(prio)
+            snapshot["priority_reason"] = prio_reason
         if draft.photos:
             snapshot["photos"] = [str(ph.get("sha256")) for ph in draft.photos]
         record(

@@ -105,6 +105,8 @@ class CaseRead(BaseModel):
     loop_level: str
     is_urgent: bool
     is_overdue: bool
+    priority: str = "normal"  # "high" when risk raised it (priority_reason says which subject)
+    priority_reason: str | None = None
     filing_condition: str | None
     closure_type: str | None
     grid_code: str

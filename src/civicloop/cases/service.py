@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from civicloop.cases import priority
 from civicloop.cases.model import SATISFACTION, Action, AssignmentRole, ClosureType, Status
 from civicloop.cases.reporting import CaseDraft, report_case  # noqa: F401  (one import for every verb)
 from civicloop.cases.side_flows import (  # noqa: F401  (re-exported verbs)
@@ -124,7 +125,8 @@ def file_case(
 ) -> dict[str, Any]:
     """立案: file the case under one of its element's filing conditions (default: the first).
 
-    The filing condition fixes the handling deadline class (urgent conditions run on the clock).
+    The filing condition fixes the handling deadline class (urgent conditions run on the clock);
+    the case's priority is assessed again against current risk (``cases.priority``).
     """
 
     def compute(c: Ctx) -> Change:
@@ -138,11 +140,18 @@ def file_case(
                 allowed=[f.code for f in c.element.filing_conditions],
             )
         urgent = c.p.catalogue.deadline_classes[cond.deadline].is_urgent
-        return Change(
-            status=Status.FILED,
-            values={"filing_condition": cond.code, "is_urgent": urgent, "filed_at": c.now},
-            after={"filing_condition": cond.code, "is_urgent": urgent},
-        )
+        values: dict[str, Any] = {
+            "filing_condition": cond.code,
+            "is_urgent": urgent,
+            "filed_at": c.now,
+        }
+        after: dict[str, Any] = {"filing_condition": cond.code, "is_urgent": urgent}
+        # Risk may have moved since the report (a closed case rescored its subject): ask again.
+        prio, reason = priority.assess(c.p, c.row)
+        if str(prio) != c.row.get("priority") or reason != c.row.get("priority_reason"):
+            values |= {"priority": str(prio), "priority_reason": reason}
+            after |= {"priority": str(prio), "priority_reason": reason}
+        return Change(status=Status.FILED, values=values, after=after)
 
     return run(
         p,

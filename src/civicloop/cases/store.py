@@ -61,6 +61,8 @@ cases = Table(
     Column("reopen_count", Integer, nullable=False, default=0),
     Column("extension_count", Integer, nullable=False, default=0),
     Column("is_overdue", Boolean, nullable=False, default=False),
+    Column("priority", String(8), nullable=False, server_default="normal"),
+    Column("priority_reason", String(200), nullable=True),
     Column("verification_passed", Boolean, nullable=True),
     Column("satisfaction", String(32), nullable=True),
     Column("handle_due_at", UTCDateTime(), nullable=True),

@@ -30,7 +30,7 @@ from civicloop.core.errors import ForbiddenError, InputError, NotFoundError
 from civicloop.core.idcodes import is_valid_credit_code
 from civicloop.ledger.service import Action, record
 from civicloop.org.model import SYSTEM_ACTOR, TERRITORIAL_ROLES, Actor, Role
-from civicloop.risk import scorecards, store
+from civicloop.risk import priority, scorecards, store
 from civicloop.risk.model import (
     CASE_ACTIONS,
     OUTCOME_FACTS,
@@ -330,6 +330,8 @@ def consume(p: Platform, *, batch: int = 2000, max_batches: int | None = None) -
                 )
             if actions:
                 record(conn, SYSTEM_ACTOR, actions, at=now, request_id="risk-consume")
+        if changed:
+            priority.forget(p)  # new cases see the new bands at once
         summary["outcomes"] += len(work)
         summary["scores_changed"] += changed
         summary["cursor"] = last
@@ -435,6 +437,7 @@ def rescore(p: Platform, actor: Actor, *, request_id: str = "-") -> dict[str, An
         changed = len(actions)
         if actions:
             record(conn, actor, actions, at=now, request_id=request_id)
+    priority.forget(p)
     return {"subjects": len(subjects), "scores_changed": changed}
 
 

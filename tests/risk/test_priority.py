@@ -1,0 +1,96 @@
+"""Risk raises case priority: a case about a high-risk subject starts (or is filed) as high."""
+
+from __future__ import annotations
+
+import random
+
+from fastapi.testclient import TestClient
+
+from civicloop.cases import service as cases
+from civicloop.cases.model import ClosureType
+from civicloop.enterprise.demo import demo_credit_code
+from civicloop.ledger import service as ledger
+from civicloop.org import service as org
+from civicloop.risk import priority
+from civicloop.risk import service as risk
+from civicloop.runtime import Platform
+from tests.helpers import element, login, report_body
+from tests.risk.test_data_loop import _close, _walk
+
+
+def _make_high(client: TestClient, p: Platform, code: str) -> None:
+    """Three confirmed violations, two never rectified: the enterprise's band becomes high."""
+    operator = org.actor_for_user(p, "operator")
+    _close(p, _walk(client, p, text=f"企业{code}违规排污"))
+    for _ in range(2):
+        cid = _walk(client, p, text=f"企业{code}违规排污")
+        cases.close_case(
+            p, operator, cid, closure_type=ClosureType.SPECIAL, reason="企业拒不整改，移送执法"
+        )
+    risk.consume(p)
+    hint = risk.priority_hint(p, ("enterprise", code))
+    assert hint is not None and hint["is_raised"] is True
+
+
+def _report(client: TestClient, p: Platform, text: str) -> dict:
+    body = report_body(p, element(p, check=False, verify=True))
+    body["description"] = body["description"] + text
+    r = client.post("/api/v1/cases", json=body, headers=login(client, "citizen"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_a_case_naming_a_high_risk_enterprise_is_high_priority(
+    client: TestClient, platform: Platform
+) -> None:
+    code = demo_credit_code(random.Random(11))
+    plain = _report(client, platform, "路灯不亮")
+    assert plain["priority"] == "normal" and plain["priority_reason"] is None
+
+    _make_high(client, platform, code)
+    case = _report(client, platform, f"又见企业{code}夜间排污")
+    assert case["priority"] == "high"
+    assert code in case["priority_reason"] and "high" in case["priority_reason"]
+
+    # traced: the report's ledger entry carries the priority and why
+    first = ledger.timeline(platform.db, "case", case["id"])[0]
+    assert first.action == "case.reported"
+    assert first.after["priority"] == "high" and code in first.after["priority_reason"]
+
+    # the dispatcher can ask for the high-priority cases only
+    headers = login(client, "dispatcher")
+    r = client.get("/api/v1/cases", params={"priority": "high"}, headers=headers)
+    assert r.status_code == 200
+    ids = {c["id"] for c in r.json()["items"]}
+    assert case["id"] in ids and plain["id"] not in ids
+    bad = client.get("/api/v1/cases", params={"priority": "urgent"}, headers=headers)
+    assert bad.status_code == 422 and "priority" in bad.text
+
+
+def test_filing_reassesses_priority_against_current_risk(
+    client: TestClient, platform: Platform
+) -> None:
+    code = demo_credit_code(random.Random(12))
+    early = _report(client, platform, f"企业{code}噪声扰民")
+    assert early["priority"] == "normal"  # nothing known about the enterprise yet
+
+    _make_high(client, platform, code)
+    operator = org.actor_for_user(platform, "operator")
+    cases.accept_case(platform, operator, early["id"])
+    filed = cases.file_case(platform, operator, early["id"])
+    assert filed["priority"] == "high" and code in filed["priority_reason"]
+    entry = [e for e in ledger.timeline(platform.db, "case", early["id"])][-1]
+    assert entry.action == "case.filed" and entry.after["priority"] == "high"
+    assert ledger.verify(platform.db).ok
+
+
+def test_raised_subjects_are_cached_and_forgotten_on_rescore(
+    client: TestClient, platform: Platform
+) -> None:
+    assert priority.raised_subjects(platform) == {}
+    code = demo_credit_code(random.Random(13))
+    _make_high(client, platform, code)  # consume() forgets the cached empty set
+    raised = priority.raised_subjects(platform)
+    assert raised[("enterprise", code)][1] == "high"
+    # no raised subject named, none at the grid: normal, and cheap
+    assert priority.case_priority(platform, {"grid_code": None, "description": "井盖缺失"}) is None
