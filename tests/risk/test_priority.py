@@ -94,3 +94,23 @@ def test_raised_subjects_are_cached_and_forgotten_on_rescore(
     assert raised[("enterprise", code)][1] == "high"
     # no raised subject named, none at the grid: normal, and cheap
     assert priority.case_priority(platform, {"grid_code": None, "description": "井盖缺失"}) is None
+
+
+def test_the_triage_order_puts_high_priority_first(client: TestClient, platform: Platform) -> None:
+    code = demo_credit_code(random.Random(14))
+    _make_high(client, platform, code)
+    high = _report(client, platform, f"企业{code}偷排")
+    later = [_report(client, platform, "人行道破损")["id"] for _ in range(3)]
+    headers = login(client, "dispatcher")
+    newest = client.get(
+        "/api/v1/cases", params={"status": "reported", "limit": 2}, headers=headers
+    ).json()["items"]
+    assert high["id"] not in {c["id"] for c in newest}  # three newer cases hide it
+    first = client.get(
+        "/api/v1/cases",
+        params={"status": "reported", "limit": 2, "sort": "priority"},
+        headers=headers,
+    ).json()["items"]
+    assert first[0]["id"] == high["id"] and first[1]["id"] == later[-1]
+    bad = client.get("/api/v1/cases", params={"sort": "loudest"}, headers=headers)
+    assert bad.status_code == 422 and "sort" in bad.text

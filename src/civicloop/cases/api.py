@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -109,6 +109,10 @@ def list_cases(
     is_open: bool | None = None,
     channel: Channel | None = None,
     priority: Priority | None = None,
+    sort: Annotated[
+        Literal["newest", "priority"],
+        Query(description="newest first, or high priority first (the triage order)"),
+    ] = "newest",
     reported_from: datetime | None = None,
     reported_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -131,6 +135,7 @@ def list_cases(
         is_open=is_open,
         channel=str(channel) if channel else None,
         priority=str(priority) if priority else None,
+        sort=sort,
         reported_from=reported_from,
         reported_to=reported_to,
     )

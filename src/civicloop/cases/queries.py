@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from civicloop.cases import store
 from civicloop.cases.access import access_case, scope_clause
-from civicloop.cases.model import OPEN_STATUSES, Status
+from civicloop.cases.model import OPEN_STATUSES, Priority, Status
 from civicloop.cases.policy import allowed_actions
 from civicloop.ledger import service as ledger
 from civicloop.ledger.model import LedgerEntry
@@ -35,6 +35,9 @@ class CaseFilter:
     reported_to: datetime | None = None
     channel: str | None = None
     priority: str | None = None
+    # "newest" (default) or "priority": high-priority cases first, then newest — the triage
+    # queue's order, so a raised case on a later page is not missed.
+    sort: str = "newest"
 
 
 def list_cases(
@@ -68,16 +71,15 @@ def list_cases(
     if flt.priority:
         where.append(c.priority == flt.priority)
     cond = and_(*where)
+    order: list[Any] = [c.reported_at.desc(), c.id]
+    if flt.sort == "priority":
+        order.insert(0, case((c.priority == str(Priority.HIGH), 0), else_=1))
     with p.db.read() as conn:
         total = (
             conn.execute(select(func.count()).select_from(store.cases).where(cond)).scalar() or 0
         )
         rows = conn.execute(
-            select(store.cases)
-            .where(cond)
-            .order_by(c.reported_at.desc(), c.id)
-            .limit(limit)
-            .offset(offset)
+            select(store.cases).where(cond).order_by(*order).limit(limit).offset(offset)
         ).all()
         return [{**r._mapping, "assignments": r.assigned or {}} for r in rows], int(total)
 
