@@ -51,9 +51,11 @@ class Platform:
         db = Database(settings)
         if migrate_schema:
             migrate(db)
-        catalogue = load_catalogue(
-            Path(settings.catalogue_path) if settings.catalogue_path else None
-        )
+        # CIVICLOOP_CATALOGUE first; else the local catalogue an admin saved in the console
+        # (<data_dir>/catalogue/, see web/catalogue_files.py); else the packaged default
+        local = settings.data_dir / "catalogue"
+        chosen = settings.catalogue_path or (str(local) if local.is_dir() else "")
+        catalogue = load_catalogue(Path(chosen) if chosen else None)
         return cls(
             settings=settings,
             db=db,

@@ -127,4 +127,6 @@ def test_config_validation_points_at_lines_and_only_admins_save(
     )
     assert r.status_code == 422 and r.json()["field"] == "name"
     cat = client.get("/console/api/config/files", headers=admin).json()
-    assert any(f["kind"] == "catalogue" and not f["editable"] for f in cat)
+    assert any(
+        f["kind"] == "catalogue" and f["editable"] and f["source"] == "packaged" for f in cat
+    )

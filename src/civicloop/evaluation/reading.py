@@ -473,3 +473,91 @@ def dashboard(p: Platform, actor: Actor, period: str, level: str = "district",
         item.pop("code", None)
         out.append({**got["indicator"], **item})
     return {"period": period, "level": level, "code": code, "indicators": out}
+
+
+# Which evaluation level a scope's dimension is (the screen says whose numbers it shows).
+SCOPE_LEVEL = {
+    "street_code": Level.STREET,
+    "community_code": Level.COMMUNITY,
+    "grid_code": Level.GRID,
+    "department_code": Level.DEPARTMENT,
+}
+SUMMARY_GROUPS = ("day", "street_code", "community_code", "department_code", "element_code",
+                  "channel")  # fmt: skip
+
+
+def scope_summary(
+    p: Platform,
+    actor: Actor,
+    period: str,
+    indicators: Sequence[str] = (),
+    counters: Sequence[str] = (),
+    by: str | None = None,
+) -> dict[str, Any]:
+    """The actor's whole scope in one read of the rollups: raw counter sums and each
+    indicator's value (computed exactly as :func:`values` computes it for the same object),
+    in total or per value of one dimension (``by``: day, street, community, department,
+    element or channel code).
+
+    Why: the big screen shows the viewer's own territory, not "the district" or "one street"
+    chosen by a parameter; this reads that territory without the caller knowing its level.
+    ``scope`` in the answer names the level and code the numbers equal in :func:`values`.
+    Indicators with filters are summed in their own query (as in :func:`rankings`).
+    """
+    from civicloop.evaluation.model import COUNTERS  # appended section: no edit above
+
+    if by is not None and by not in SUMMARY_GROUPS:
+        raise InputError(f"by is one of {', '.join(SUMMARY_GROUPS)}", field="by", rule="enum")
+    cfg = config()
+    inds = [indicator_of(cfg, code) for code in indicators]
+    for name in counters:
+        if name not in COUNTERS:
+            raise InputError(f"unknown counter {name!r}", field="counters", rule="known_counter")
+    per = period_of(period)
+    scope = scope_of(actor)
+    groups: dict[str, list[Indicator]] = {}
+    for ind in inds:
+        groups.setdefault(repr(sorted(ind.filters.items())), []).append(ind)
+    plain = "[]"
+    groups.setdefault(plain, [])
+    rows: dict[Any, dict[str, Any]] = {}
+    with p.db.read() as conn:
+        for key, members in groups.items():
+            where = _merge_where(scope, {}, members[0] if members else None)
+            wanted = tuple(
+                dict.fromkeys(
+                    [
+                        *(c for ind in members for c in ind.counters),
+                        *(counters if key == plain else ()),
+                    ]
+                )
+            )
+            if not wanted:
+                continue
+            for r in _sums(conn, wanted, per, where, by):
+                group = r.get(by) if by else None
+                if by and group is None:
+                    continue
+                row = rows.setdefault(group, {"key": group, "counters": {}, "indicators": {}})
+                if key == plain:
+                    row["counters"].update({c: int(r.get(c) or 0) for c in counters})
+                for ind in members:
+                    row["indicators"][ind.code] = _value_row(ind, r)
+    if not by and not rows:
+        rows[None] = {"key": None, "counters": {}, "indicators": {}}
+    for row in rows.values():
+        for c in counters:
+            row["counters"].setdefault(c, 0)
+        for ind in inds:
+            row["indicators"].setdefault(ind.code, _value_row(ind, {}))
+    if scope.is_global:
+        level, code = Level.DISTRICT, None
+    else:
+        dim, codes = next(iter(scope.where.items()))
+        level, code = SCOPE_LEVEL[dim], ",".join(codes)
+    return {
+        "period": {"label": per.label, "first": per.first, "last": per.last},
+        "scope": {"level": str(level), "code": code},
+        "by": by,
+        "rows": sorted(rows.values(), key=lambda r: str(r["key"])),
+    }

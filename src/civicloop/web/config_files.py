@@ -5,11 +5,12 @@ discovery rules (``discovery.rules``) already say precisely what is wrong — "E
 … (rule: …)". The console runs exactly those checks on the edited text, so what the page
 accepts is what the platform will load, and each problem is pointed at the line it names.
 
-Catalogue files are shown and validated (a catalogue change is a release: it is deployed with
-``CIVICLOOP_CATALOGUE``, not edited live). Discovery rules are the one thing an admin may
-change here: a valid file is written to ``<data_dir>/rules/`` (where the engine reads local
-rules), the running engine is reloaded, and the change is traced in the ledger
-(``config.rules_saved`` with the file's SHA-256 before and after).
+An admin may change both. A valid discovery rule file is written to ``<data_dir>/rules/``
+(where the engine reads local rules), the running engine is reloaded, and the change is traced
+in the ledger (``config.rules_saved`` with the file's SHA-256 before and after). A catalogue
+file is saved as part of a whole local catalogue under ``<data_dir>/catalogue/`` and becomes
+the active catalogue (``web/catalogue_files.py``: validation of the whole directory first,
+a new catalogue version, elements in use kept, ``config.catalogue_saved`` in the ledger).
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from typing import Any
 
 import yaml  # the catalogue and the rules are YAML
 
-from civicloop.catalogue.loader import validate_catalogue
 from civicloop.core.errors import InputError, NotFoundError
 from civicloop.discovery.rules import use_rules
 from civicloop.discovery.rules_offline import read_rule_files
 from civicloop.ledger.service import Action, record
 from civicloop.org.model import Actor
 from civicloop.runtime import Platform
+from civicloop.web import catalogue_files
+from civicloop.web.yaml_lines import line_of
 
-CATALOGUE_DIR = Path(__file__).resolve().parents[1] / "catalogue" / "data" / "default"
 RULES_DIR = Path(__file__).resolve().parents[1] / "discovery" / "rules"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.ya?ml$")
 MAX_BYTES = 2 * 1024 * 1024
@@ -45,9 +46,10 @@ def _local_rules(p: Platform) -> Path:
 
 def list_files(p: Platform) -> list[dict[str, Any]]:
     """Every catalogue and rule file the page can show, with where it comes from."""
+    where, editable = catalogue_files.source(p), not catalogue_files.is_pinned(p)
     out = [
-        {"kind": "catalogue", "name": f.name, "source": "packaged", "editable": False}
-        for f in sorted(CATALOGUE_DIR.glob("*.yaml"))
+        {"kind": "catalogue", "name": f.name, "source": where, "editable": editable}
+        for f in catalogue_files.files(p)
     ]
     local = _local_rules(p)
     local_names = {f.name for f in local.glob("*.y*ml")} if local.is_dir() else set()
@@ -75,8 +77,8 @@ def _path(p: Platform, kind: str, name: str) -> Path:
             rule="file_name",
         )
     if kind == "catalogue":
-        path = CATALOGUE_DIR / name
-    elif kind == "rules":
+        return catalogue_files.path_of(p, name)
+    if kind == "rules":
         local = _local_rules(p) / name
         path = local if local.is_file() else RULES_DIR / name
     else:
@@ -89,46 +91,6 @@ def _path(p: Platform, kind: str, name: str) -> Path:
 def read_file(p: Platform, kind: str, name: str) -> dict[str, Any]:
     path = _path(p, kind, name)
     return {"kind": kind, "name": name, "text": path.read_text(encoding="utf-8")}
-
-
-def _line_of(text: str, problem: str) -> int | None:
-    """The 1-based line a problem points at: a YAML error's mark, else the first line that
-    holds the problem's leading identifier (an element code, a rule id)."""
-    m = re.search(r"line (\d+)", problem)
-    if m:
-        return int(m.group(1))
-    m = re.search(r"(\w+)\[(\d+)\](?:\.(\w+))?", problem)
-    if m:
-        found = _line_of_item(text.splitlines(), m.group(1), int(m.group(2)), m.group(3))
-        if found:
-            return found
-    head = re.split(r"[:\s]", problem.split(": ", 1)[1] if problem.count(": ") >= 2 else problem)[0]
-    key = head.split(".")[0].split("[")[0].strip()
-    if not key or len(key) < 3:
-        return None
-    for i, line in enumerate(text.splitlines(), 1):
-        if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", line):
-            return i
-    return None
-
-
-def _line_of_item(lines: list[str], section: str, index: int, key: str | None) -> int | None:
-    """The line of ``section[index].key`` in block-style YAML (the files' own style)."""
-    start = next((i for i, ln in enumerate(lines) if re.match(rf"^\s*{section}:\s*$", ln)), None)
-    if start is None:
-        return None
-    items = [i for i in range(start + 1, len(lines)) if re.match(r"^\s*- ", lines[i])]
-    indent = len(lines[items[0]]) - len(lines[items[0]].lstrip()) if items else 0
-    items = [i for i in items if len(lines[i]) - len(lines[i].lstrip()) == indent]
-    if index >= len(items):
-        return None
-    first = items[index]
-    end = items[index + 1] if index + 1 < len(items) else len(lines)
-    if key:
-        for i in range(first, end):
-            if re.match(rf"^\s*(- )?{key}:", lines[i]):
-                return i + 1
-    return first + 1
 
 
 def validate(p: Platform, kind: str, name: str, text: str) -> dict[str, Any]:
@@ -149,27 +111,17 @@ def validate(p: Platform, kind: str, name: str, text: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problems.append(f"{name}: {where}not valid YAML: {getattr(exc, 'problem', exc)}")
-    if not problems:
-        if kind == "catalogue":
-            problems = _validate_catalogue(name, text)
-        elif kind == "rules":
-            problems = _validate_rules(p, name, text)[1]
-        else:
-            raise InputError("kind is catalogue or rules", field="kind", rule="enum")
-    return {
-        "kind": kind,
-        "name": name,
-        "is_valid": not problems,
-        "problems": [{"message": m, "line": _line_of(text, m)} for m in problems],
-    }
-
-
-def _validate_catalogue(name: str, text: str) -> list[str]:
-    with tempfile.TemporaryDirectory(prefix="catalogue-") as tmp:
-        root = Path(tmp) / "catalogue"
-        shutil.copytree(CATALOGUE_DIR, root)
-        (root / name).write_text(text, encoding="utf-8")
-        return validate_catalogue(root)
+    if kind not in ("catalogue", "rules"):
+        raise InputError("kind is catalogue or rules", field="kind", rule="enum")
+    if problems:
+        located = [{"message": m, "line": line_of(text, m)} for m in problems]
+    elif kind == "catalogue":
+        located = catalogue_files.located(catalogue_files.problems_of(p, name, text), name, text)
+    else:
+        located = [
+            {"message": m, "line": line_of(text, m)} for m in _validate_rules(p, name, text)[1]
+        ]
+    return {"kind": kind, "name": name, "is_valid": not located, "problems": located}
 
 
 def _validate_rules(p: Platform, name: str, text: str) -> tuple[list[Any], list[str]]:

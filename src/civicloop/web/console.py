@@ -51,7 +51,7 @@ from civicloop.core.auth import current_actor, request_id, require_roles
 from civicloop.core.errors import NotFoundError
 from civicloop.org.model import Actor, Role
 from civicloop.runtime import Platform
-from civicloop.web import config_files, events, screen
+from civicloop.web import catalogue_files, config_files, events, screen
 
 router = APIRouter(include_in_schema=False)
 
@@ -329,6 +329,26 @@ def config_save_rules(
 ) -> dict[str, Any]:
     """Save a valid discovery rule file as a local rule file and reload the rules (admin)."""
     return config_files.save_rules(_platform(request), actor, name, text, request_id=rid)
+
+
+@router.put("/console/api/config/catalogue/{name}")
+def config_save_catalogue(
+    request: Request,
+    actor: ConfigWriter,
+    name: str,
+    text: Annotated[str, Body(embed=True, max_length=2_100_000)],
+    rid: Annotated[str, Depends(request_id)],
+) -> dict[str, Any]:
+    """Save a catalogue file into the local catalogue and make it the active one (admin)."""
+    return catalogue_files.save(_platform(request), actor, name, text, request_id=rid)
+
+
+@router.post("/console/api/config/catalogue/restore")
+def config_restore_catalogue(
+    request: Request, actor: ConfigWriter, rid: Annotated[str, Depends(request_id)]
+) -> dict[str, Any]:
+    """Drop the local catalogue and use the packaged one again (admin)."""
+    return catalogue_files.restore_packaged(_platform(request), actor, request_id=rid)
 
 
 router.add_api_route("/console/events", events.stream, methods=["GET"])

@@ -1,11 +1,12 @@
 """What the big screen shows, computed on the server in one request each.
 
-Why here and not in the browser: the screen needs every case in the viewer's scope summarised
-five ways (KPIs, scene, street, department, trend) plus markers; fetching pages of 500 cases
-and summing them in JavaScript would cost seconds and send personal fields the screen never
-shows. The cases come through ``cases.queries.list_cases`` with the viewer as actor, so the
-scope is the API's own. (The KPI cards are counted from those cases, not from the evaluation
-rollups: at city scale they should read the rollups — a known limit, see docs/console.md.)
+Why here and not in the browser: the screen needs the viewer's scope summarised five ways
+(KPIs, scene, street, department, trend) plus markers in one answer. The figures are read from
+the evaluation context's rollups (``evaluation.reading.scope_summary``: grouped sums over the
+last 30 days, the same numbers ``/api/v1/kpi`` gives for the viewer's street or district), so
+the cost does not grow with the number of cases; only OPEN cases are read as rows (at most
+``MAX_MARKERS``, through ``cases.queries.list_cases`` with the viewer as actor, so the scope is
+the cases API's own) for the markers and the open/overdue cards.
 
 Region outlines are simplified with shapely once per process and served as GeoJSON; grids
 (thousands) only inside the requested bounding box, for the map's higher zoom levels.
@@ -25,11 +26,11 @@ from shapely.geometry import box, mapping, shape  # simplification of region out
 from sqlalchemy import select
 
 from civicloop.cases import queries
-from civicloop.cases.model import OPEN_STATUSES, Channel, Status
 from civicloop.core.errors import InputError
 from civicloop.core.security import mask_text
 from civicloop.discovery import alerts as discovery_alerts
 from civicloop.discovery import emergency
+from civicloop.evaluation import reading
 from civicloop.org import service as org
 from civicloop.org import store as org_store
 from civicloop.org.model import Actor, RegionLevel
@@ -43,11 +44,6 @@ MAX_GRIDS = 2500
 NAMES_SECONDS = 300
 # Tolerance in degrees (~1 m per 1e-5): outlines stay recognisable at the zoom they appear.
 TOLERANCE = {"street": 0.0006, "community": 0.0002, "grid": 0.00004}
-PROACTIVE = frozenset(
-    {Channel.PATROL, Channel.SENSOR, Channel.VIDEO, Channel.DATA_RULE, Channel.SUPERVISOR}
-)
-CLOSED = frozenset({Status.CLOSED, Status.FOLLOWED_UP})
-NOT_CASES = frozenset({Status.VOIDED, Status.MERGED})
 
 _lock = threading.Lock()
 _geo_cache: dict[tuple[int, str], Any] = {}
@@ -133,61 +129,126 @@ def geojson(p: Platform, level: str, bbox: str | None) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+# The KPI cards: card key → the evaluation indicator it shows (values as /api/v1/kpi gives them).
+KPI_INDICATORS = {
+    "closure_rate": "closure_rate",
+    "on_time_rate": "on_time_closure",
+    "proactive_rate": "proactive_discovery_rate",
+    "satisfaction_rate": "satisfaction_rate",
+}
+COUNT = "valid"  # a case in the charts: neither voided nor merged (as the old list counted)
+
+
+def screen_period(p: Platform) -> str:
+    """The screen's period: the last ``TREND_DAYS`` local days up to today (an evaluation
+    period label, so the same numbers can be asked of ``/api/v1/kpi``)."""
+    today = p.clock.now().astimezone(BEIJING).date()
+    first = today - timedelta(days=TREND_DAYS - 1)
+    return f"{first.isoformat()}..{today.isoformat()}"
 
 
 def overview(p: Platform, actor: Actor) -> dict[str, Any]:
-    """KPI cards, breakdowns by scene/street/department, a 30-day trend and live markers."""
-    items, _total = queries.list_cases(p, actor, queries.CaseFilter(), limit=100_000)
+    """KPI cards, breakdowns by scene/street/department, a 30-day trend and live markers.
+
+    Figures come from the evaluation rollups (``evaluation.reading.scope_summary``, in the
+    viewer's evaluation scope: a handful of grouped sums, whatever the number of cases); the
+    only case rows read are the OPEN ones, at most ``MAX_MARKERS``, for the markers and the
+    open/overdue cards. Rollups follow the ledger through the kpi-consumer job (every 15 s),
+    so a case filed a moment ago reaches the cards within that time.
+    """
     now = p.clock.now()
     today = now.astimezone(BEIJING).date()
-    cases = [c for c in items if c["status"] not in NOT_CASES]
-    closed = [c for c in cases if c["status"] in CLOSED]
-    rated = [c for c in cases if c.get("satisfaction")]
-    kpi = {
-        "today_cases": sum(
-            1 for c in cases if c["reported_at"].astimezone(BEIJING).date() == today
-        ),
-        "open_cases": sum(1 for c in cases if c["status"] in OPEN_STATUSES),
-        "overdue_cases": sum(1 for c in cases if c["is_overdue"] and c["status"] in OPEN_STATUSES),
-        "total_cases": len(cases),
-        "closure_rate": _rate(len(closed), len(cases)),
-        "on_time_rate": _rate(sum(1 for c in closed if not c["is_overdue"]), len(closed)),
-        "proactive_rate": _rate(sum(1 for c in cases if c["channel"] in PROACTIVE), len(cases)),
-        "satisfaction_rate": _rate(
-            sum(1 for c in rated if c["satisfaction"] in ("satisfied", "basically_satisfied")),
-            len(rated),
-        ),
-        "source": "cases",
+    period = screen_period(p)
+
+    def summary(by: str | None, **kw: Any) -> dict[str, Any]:
+        return reading.scope_summary(p, actor, period, by=by, **kw)
+
+    total = summary(None, indicators=tuple(KPI_INDICATORS.values()), counters=(COUNT,))
+    row = total["rows"][0]
+    per_day = {r["key"]: r["counters"] for r in summary("day", counters=(COUNT, "closed"))["rows"]}
+    by_element = summary("element_code", counters=(COUNT,))["rows"]
+    by_street = summary("street_code", counters=(COUNT,))["rows"]
+    by_dept = summary("department_code", counters=(COUNT,))["rows"]
+    by_community = summary("community_code", counters=(COUNT,))["rows"]
+
+    open_items, open_total = queries.list_cases(
+        p, actor, queries.CaseFilter(is_open=True), limit=MAX_MARKERS
+    )
+    _, overdue_total = queries.list_cases(
+        p, actor, queries.CaseFilter(is_open=True, is_overdue=True), limit=1
+    )
+    kpi: dict[str, Any] = {
+        "today_cases": int(per_day.get(today.isoformat(), {}).get(COUNT, 0)),
+        "open_cases": open_total,
+        "overdue_cases": overdue_total,
+        "total_cases": int(row["counters"][COUNT]),
+        **{card: row["indicators"][ind]["value"] for card, ind in KPI_INDICATORS.items()},
+        "indicators": dict(KPI_INDICATORS),
+        "source": "rollups",
     }
     cat = p.catalogue
     streets, departments = _names(p)
-    scenes = Counter(c["scene_code"] for c in cases)
-    by_street = Counter(c["street_code"] for c in cases)
-    by_dept = Counter(c["lead_department"] for c in cases if c["lead_department"])
+    scenes: Counter[str] = Counter()
+    for r in by_element:
+        element = cat.elements.get(str(r["key"]))
+        scenes[element.scene_code if element else str(r["key"])] += r["counters"][COUNT]
     first = today - timedelta(days=TREND_DAYS - 1)
-    reported_per_day: Counter[str] = Counter()
-    closed_per_day: Counter[str] = Counter()
-    for c in cases:
-        day = c["reported_at"].astimezone(BEIJING).date()
-        if day >= first:
-            reported_per_day[day.isoformat()] += 1
-        if c.get("closed_at"):
-            cday = c["closed_at"].astimezone(BEIJING).date()
-            if cday >= first:
-                closed_per_day[cday.isoformat()] += 1
     days = [(first + timedelta(days=i)).isoformat() for i in range(TREND_DAYS)]
-    by_community: Counter[str] = Counter(c["grid_code"][:12] for c in cases if c["grid_code"])
+
+    def top(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+        counted = Counter({str(r["key"]): int(r["counters"][COUNT]) for r in rows if r["key"]})
+        return [(k, n) for k, n in counted.most_common(12) if n]
+
+    return {
+        "generated_at": now.isoformat(),
+        "period": total["period"],
+        "scope": total["scope"],
+        "kpi": kpi,
+        "by_scene": [
+            {
+                "code": code,
+                "name": cat.scenes[code].name if code in cat.scenes else code,
+                "name_en": cat.scenes[code].name_en if code in cat.scenes else code,
+                "count": n,
+            }
+            for code, n in scenes.most_common(12)
+            if n
+        ],
+        "by_street": [
+            {"code": code, "name": streets.get(code, code), "name_en": code, "count": n}
+            for code, n in top(by_street)
+        ],
+        "by_department": [
+            {
+                "code": code,
+                "name": departments.get(code, (code, code))[0],
+                "name_en": departments.get(code, (code, code))[1],
+                "count": n,
+            }
+            for code, n in top(by_dept)
+        ],
+        # by the day cases were reported: reported, and of those, closed by now
+        "trend": {
+            "days": days,
+            "reported": [int(per_day.get(d, {}).get(COUNT, 0)) for d in days],
+            "closed": [int(per_day.get(d, {}).get("closed", 0)) for d in days],
+        },
+        "density": {str(r["key"]): int(r["counters"][COUNT]) for r in by_community if r["key"]},
+        "markers": _markers(p, open_items),
+        "alerts": _alerts(p, actor),
+        "emergency": _emergency(p),
+    }
+
+
+def _markers(p: Platform, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Map markers of open cases (newest first), placed by their point or grid."""
     centroids = _grid_centroids(p)
-    markers = []
-    for c in cases:
-        if c["status"] not in OPEN_STATUSES:
-            continue
+    out = []
+    for c in items:
         where = _where(c, centroids)
         if where is None:
             continue
-        markers.append(
+        out.append(
             {
                 "id": c["id"],
                 "number": c["number"],
@@ -198,45 +259,10 @@ def overview(p: Platform, actor: Actor) -> dict[str, Any]:
                 "lat": where[1],
                 "title": mask_text(c["title"] or ""),
                 "scene": c["scene_code"],
+                "priority": c.get("priority") or "normal",
             }
         )
-        if len(markers) >= MAX_MARKERS:
-            break
-    return {
-        "generated_at": now.isoformat(),
-        "kpi": kpi,
-        "by_scene": [
-            {
-                "code": code,
-                "name": cat.scenes[code].name if code in cat.scenes else code,
-                "name_en": cat.scenes[code].name_en if code in cat.scenes else code,
-                "count": n,
-            }
-            for code, n in scenes.most_common(12)
-        ],
-        "by_street": [
-            {"code": code, "name": streets.get(code, code), "name_en": code, "count": n}
-            for code, n in by_street.most_common(12)
-        ],
-        "by_department": [
-            {
-                "code": code,
-                "name": departments.get(code, (code, code))[0],
-                "name_en": departments.get(code, (code, code))[1],
-                "count": n,
-            }
-            for code, n in by_dept.most_common(12)
-        ],
-        "trend": {
-            "days": days,
-            "reported": [reported_per_day[d] for d in days],
-            "closed": [closed_per_day[d] for d in days],
-        },
-        "density": dict(by_community),
-        "markers": markers,
-        "alerts": _alerts(p, actor),
-        "emergency": _emergency(p),
-    }
+    return out
 
 
 def _names(p: Platform) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:

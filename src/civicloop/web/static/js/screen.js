@@ -227,7 +227,8 @@ function render(data) {
   drawCharts(data);
   drawMarkers(data);
   drawEmergency(data.emergency);
-  document.getElementById("updated").textContent = t("screen.updated", { at: when(data.generated_at) });
+  const period = data.period || {};
+  document.getElementById("updated").textContent = t("screen.updated", { at: when(data.generated_at), first: period.first || "", last: period.last || "" });
 }
 
 function feedLine(item) {
