@@ -6,17 +6,25 @@ site visit observed (an approved correction), whichever is larger — with the r
 its limit is a suspicion; ``model.judge_occupancy`` raises an alert when a supporting signal
 agrees or the excess is large.
 
-Supporting signals:
+Supporting signals (each an int; > 0 agrees):
 
 * ``complaints``: cases near the building (any channel but data rules, so the detector never
   supports itself) over ``rules.complaint_days``, read through ``cases.queries``;
-* whatever other contexts register with :func:`register_signal` — e.g. discovery's utility use
-  (``fn(p, room) -> int``, > 0 supports).
+* ``utility``: the residents the room's water and electricity meters imply
+  (``discovery.utility``: use per day over the last ``rules.utility_days`` against per-person
+  norms) above the room's limit — 0 when use is normal or the meters cover too few days. Built
+  in: the detector asks discovery for every over-occupied room in one batch. The import sits
+  inside :func:`detect_group_renting` because discovery's detectors read this context's
+  service (elders living alone) and a module-level import each way would be a cycle; calling it
+  here rather than having discovery register it keeps the signal independent of which
+  context was imported first;
+* whatever other contexts register with :func:`register_signal` (``fn(p, room) -> int``).
 
 An alert is a case of the catalogue's group-renting element, channel ``data_rule``, filed with
 ``cases.reporting.report_case``; the ``registry_alerts`` row is written in the same transaction
 (``also``), and a room alerted within ``rules.realert_days`` is not raised again unless more
-people now live there. The case's own duplicate check adds a second guard.
+people now live there. The case's own duplicate check adds a second guard. Each result names
+its utility evidence (implied residents, days covered, meters) and so does the case text.
 """
 
 from __future__ import annotations
@@ -117,10 +125,14 @@ def detect_group_renting(
 ) -> list[dict[str, Any]]:
     """Check every residential room; file a case for each new alert. Returns one result per
     over-occupied room: residents, limit, signals, and ``case_id`` or why nothing was filed."""
+    from civicloop.discovery.utility import utility_evidence
+
     rules = rules or GroupRentingRules()
     code = element_code(p)
     results = []
-    for room in over_occupied(p, rules):
+    rooms = over_occupied(p, rules)
+    metered = utility_evidence(p, [str(r["id"]) for r in rooms], rules) if rooms else {}
+    for room in rooms:
         near = cases_near(
             p,
             actor,
@@ -131,8 +143,11 @@ def detect_group_renting(
             days=rules.complaint_days,
         )
         signals = {"complaints": sum(1 for c in near if c["channel"] != Channel.DATA_RULE)}
+        evidence = metered.get(str(room["id"]))
+        signals["utility"] = max(0, evidence.implied - room["limit"]) if evidence else 0
         for name, fn in sorted(_SIGNALS.items()):
             signals[name] = int(fn(p, room))
+        utility = evidence.public() if evidence else None
         verdict = judge_occupancy(room["id"], room["residents"], room["limit"], signals, rules)
         result: dict[str, Any] = {
             "room_id": room["id"],
@@ -140,6 +155,7 @@ def detect_group_renting(
             "residents": room["residents"],
             "limit": room["limit"],
             "signals": signals,
+            "utility": utility,
             "case_id": None,
         }
         results.append(result)
@@ -150,9 +166,29 @@ def detect_group_renting(
         if previous is not None and previous >= room["residents"]:
             result["outcome"] = "already_alerted"
             continue
-        result["case_id"] = _file(p, actor, code, room, signals, request_id)
+        support = support_text(signals, utility, rules.complaint_days)
+        result["case_id"] = _file(p, actor, code, room, signals, support, request_id)
         result["outcome"] = "alerted"
     return results
+
+
+def support_text(signals: dict[str, int], utility: dict[str, Any] | None, days: int) -> str:
+    """The evidence in the case's words (中文): complaints, metered use and what it implies."""
+    parts = []
+    if signals.get("complaints"):
+        parts.append(f"附近{days}天内投诉{signals['complaints']}件")
+    if signals.get("utility") and utility:
+        use = []
+        if utility.get("water_m3_per_day") is not None:
+            use.append(f"日均用水{utility['water_m3_per_day']:.2f}立方米")
+        if utility.get("electricity_kwh_per_day") is not None:
+            use.append(f"日均用电{utility['electricity_kwh_per_day']:.1f}千瓦时")
+        parts.append(
+            f"{'、'.join(use)}（{utility['days_covered']:.1f}天读数），"
+            f"推算约{utility['implied_residents']}人居住"
+        )
+    parts += [f"{k} {v}" for k, v in signals.items() if v and k not in ("complaints", "utility")]
+    return "；".join(parts) or "超标倍数较大"
 
 
 def _file(
@@ -161,10 +197,10 @@ def _file(
     code: str,
     room: dict[str, Any],
     signals: dict[str, int],
+    support: str,
     request_id: str,
 ) -> str:
     now = p.clock.now()
-    support = "，".join(f"{k} {v}" for k, v in signals.items() if v) or "超标倍数较大"
     description = (
         f"数据规则发现疑似群租：{room['address']}（房屋编号 {room['id']}，面积"
         f"{room['area_m2']:.0f}平方米）居住{room['residents']}人，按标准最多{room['limit']}人；"

@@ -371,7 +371,14 @@ def age_on(born: date, today: date) -> int:
 
 @dataclass(frozen=True)
 class GroupRentingRules:
-    """Configurable limits (Shanghai's rule of thumb: ≥ 5 m² of floor per resident)."""
+    """Configurable limits (Shanghai's rule of thumb: ≥ 5 m² of floor per resident) and the
+    per-person utility norms that turn a room's metered use into implied residents.
+
+    The norms are starting points to tune per district, not measurements of it: water 0.13 m³
+    (130 L) per person per day sits in the lower part of GB/T 50331-2002's 120–180 L band for
+    Shanghai's climate zone, near what Shanghai households use; electricity 3 kWh per person
+    per day is roughly a Shanghai resident's yearly household use (~1,100 kWh) spread over
+    the year. Summer air conditioning and winter heating move it; raise it there."""
 
     min_area_per_person_m2: float = 5.0
     max_per_room: int = 12
@@ -379,6 +386,10 @@ class GroupRentingRules:
     complaint_radius_m: float = 30.0
     complaint_days: int = 180
     realert_days: int = 30
+    water_m3_per_person_day: float = 0.13
+    electricity_kwh_per_person_day: float = 3.0
+    utility_days: int = 14  # the look-back of the utility signal
+    utility_min_days: float = 3.0  # a meter covering fewer days says nothing
 
 
 def residents_limit(area_m2: float, registered_limit: int | None, rules: GroupRentingRules) -> int:
@@ -397,6 +408,8 @@ class Occupancy:
     limit: int
     signals: dict[str, int]
     should_alert: bool
+    supported_by: tuple[str, ...] = ()  # the signals that agree (> 0), in name order
+    is_strong: bool = False  # over ``strong_ratio`` × the limit: raises on its own
 
 
 def judge_occupancy(
@@ -406,7 +419,19 @@ def judge_occupancy(
     signals: dict[str, int],
     rules: GroupRentingRules,
 ) -> Occupancy:
+    """Over the limit and either supported or strong. Every signal counts the same way:
+    complaints near the building, ``utility`` (residents implied by metered use above the
+    limit), or any registered signal — a value above 0 agrees, 0 (no data, or normal use)
+    does not, and no signal ever argues a room down."""
     over = residents > limit
-    supported = any(v > 0 for v in signals.values())
+    supported_by = tuple(sorted(k for k, v in signals.items() if v > 0))
     strong = residents >= rules.strong_ratio * limit
-    return Occupancy(room_id, residents, limit, signals, over and (supported or strong))
+    return Occupancy(
+        room_id,
+        residents,
+        limit,
+        signals,
+        over and (bool(supported_by) or strong),
+        supported_by,
+        strong,
+    )

@@ -1,0 +1,312 @@
+"""Utility use as a witness of how many people live in a room — group renting's (群租) meter signal.
+
+A crowded flat draws more water and electricity than the household registered there. This
+module reads a room's cumulative meters — ``WaterMeter.volume`` (m³) and
+``ElectricityMeter.energy`` (kWh), joined to rooms through the device attribute ``room_id``
+exactly as the elder detector's meters are — and turns the last ``rules.utility_days`` into
+use per day and the number of residents that use implies against per-person norms
+(``registry.model.GroupRentingRules``: water and electricity per person per day).
+
+Measuring use from counters:
+
+* samples are hourly aggregates (min, max, last): the compacted ``readings_hourly`` rows merged
+  with recent raw readings folded the same way — what ``service.list_readings(agg="hour")``
+  answers for one meter, here for many meters in one query per table and 500 meters;
+* use is the sum of the counter's positive steps; a negative step is a reset or a rollover
+  (a replaced meter, a wrapped counter) and is dropped, the count resuming from the new value.
+  Use lost around a reset makes the estimate smaller, never larger: the signal errs towards
+  "no evidence", not towards invented residents;
+* coverage is the span from the first sampled hour to the last reading; under
+  ``rules.utility_min_days`` the meter says nothing (one reading, or a day of them, does not
+  describe a household), and a room with no covered meter has no evidence at all (None).
+
+Implied residents: use per day ÷ the norm, rounded down; meters of one kind in a room add up;
+when both water and electricity are measured the smaller count is taken — both must agree (an
+air-conditioned flat alone, or a leaking pipe alone, is not a crowd).
+
+Batching: the detector asks about thousands of rooms, so the room → meters map is one query over
+``devices``, cached per platform for :data:`CACHE_SECONDS` like ``detectors.elders_by_meter``
+(:func:`forget_meters` drops it after registering meters), and readings are read in batches.
+
+``registry.group_renting`` calls :func:`utility_evidence` (lazily, inside the detector) and
+turns it into its ``utility`` signal; nothing here changes state.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import select
+
+from civicloop.discovery import store
+from civicloop.discovery.readings import Aggregate, aggregate_rows, hour_of
+from civicloop.runtime import Platform
+
+if TYPE_CHECKING:
+    from civicloop.registry.model import GroupRentingRules
+
+CACHE_SECONDS = 30.0
+_CACHE_ATTR = "_discovery_room_meters"
+BATCH = 500
+# The cumulative counter of each meter type, and the kind of use it measures.
+COUNTERS = {"WaterMeter": ("volume", "water"), "ElectricityMeter": ("energy", "electricity")}
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class HourSample:
+    """One hour of a cumulative counter: its lowest, highest and last value."""
+
+    hour: datetime
+    min: float
+    max: float
+    last: float
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeterUse:
+    device_id: str
+    kind: str  # water | electricity
+    use: float  # m³ or kWh over the covered span
+    days: float  # the covered span
+    resets: int
+
+    @property
+    def per_day(self) -> float:
+        return self.use / self.days if self.days > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class UtilityEvidence:
+    """What a room's meters say: use per day per kind and the residents it implies."""
+
+    room_id: str
+    implied: int
+    days_covered: float
+    water_m3_per_day: float | None
+    electricity_kwh_per_day: float | None
+    meters: tuple[str, ...]
+    resets: int
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "implied_residents": self.implied,
+            "days_covered": round(self.days_covered, 1),
+            "water_m3_per_day": _round(self.water_m3_per_day, 3),
+            "electricity_kwh_per_day": _round(self.electricity_kwh_per_day, 2),
+            "meters": list(self.meters),
+            "resets": self.resets,
+        }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# ---------------------------------------------------------------- pure arithmetic
+
+
+def counter_use(hours: Sequence[HourSample]) -> tuple[float, int]:
+    """Use measured by a cumulative counter over time-ordered hours, and how many resets it saw.
+
+    Within an hour whose last value is below its highest the counter was reset: the climb to
+    the highest (from the previous hour's last) and the climb after the reset (last − lowest)
+    both count. Between hours, a rise counts and a fall is a reset."""
+    use, resets = 0.0, 0
+    prev: float | None = None
+    for h in hours:
+        if h.last < h.max - _EPS * max(1.0, abs(h.max)):
+            resets += 1
+            if prev is not None and h.max >= prev:
+                use += h.max - prev
+            use += max(0.0, h.last - h.min)
+        else:
+            if prev is not None:
+                if h.min >= prev:
+                    use += h.min - prev
+                else:
+                    resets += 1
+            use += h.max - h.min
+        prev = h.last
+    return use, resets
+
+
+def meter_use(device_id: str, kind: str, hours: Sequence[HourSample]) -> MeterUse:
+    """A meter's use over its samples; ``days`` is the span from the first sampled hour's start
+    to the last reading (a slight overestimate of the span: use per day errs low)."""
+    ordered = sorted(hours, key=lambda h: h.hour)
+    if not ordered:
+        return MeterUse(device_id, kind, 0.0, 0.0, 0)
+    use, resets = counter_use(ordered)
+    days = (ordered[-1].last_at - ordered[0].hour).total_seconds() / 86_400
+    return MeterUse(device_id, kind, use, max(days, 0.0), resets)
+
+
+def implied_residents(per_day: float, norm: float) -> int:
+    """People a use per day implies at ``norm`` per person per day, rounded down."""
+    if norm <= 0 or per_day <= 0:
+        return 0
+    return math.floor(per_day / norm + 1e-6)
+
+
+def room_evidence(
+    room_id: str, uses: Iterable[MeterUse], rules: GroupRentingRules
+) -> UtilityEvidence | None:
+    """A room's evidence from its meters' use; None when no meter covers enough days."""
+    covered = [u for u in uses if u.days >= rules.utility_min_days]
+    if not covered:
+        return None
+    per_day: dict[str, float] = {}
+    for u in covered:
+        per_day[u.kind] = per_day.get(u.kind, 0.0) + u.per_day
+    norms = {
+        "water": rules.water_m3_per_person_day,
+        "electricity": rules.electricity_kwh_per_person_day,
+    }
+    implied = min(implied_residents(v, norms[k]) for k, v in per_day.items())
+    return UtilityEvidence(
+        room_id=room_id,
+        implied=implied,
+        days_covered=min(u.days for u in covered),
+        water_m3_per_day=per_day.get("water"),
+        electricity_kwh_per_day=per_day.get("electricity"),
+        meters=tuple(sorted(u.device_id for u in covered)),
+        resets=sum(u.resets for u in covered),
+    )
+
+
+# ---------------------------------------------------------------- reading the store
+
+
+def meters_by_room(p: Platform) -> dict[str, list[tuple[str, str]]]:
+    """Room id → its meters as (device id, entity type): one query over all water and
+    electricity meters, cached per platform for :data:`CACHE_SECONDS`."""
+    hit = vars(p).get(_CACHE_ATTR)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return dict(hit[1])
+    d = store.devices.c
+    out: dict[str, list[tuple[str, str]]] = {}
+    with p.db.read() as conn:
+        rows = conn.execute(
+            select(d.device_id, d.entity_type, d.attrs)
+            .where(d.entity_type.in_(tuple(COUNTERS)))
+            .order_by(d.device_id)
+        ).all()
+    for device_id, entity_type, attrs in rows:
+        values = orjson.loads(attrs) if isinstance(attrs, (str, bytes)) else (attrs or {})
+        room = values.get("room_id") if isinstance(values, dict) else None
+        if room not in (None, ""):
+            out.setdefault(str(room), []).append((str(device_id), str(entity_type)))
+    vars(p)[_CACHE_ATTR] = (now, out)
+    return dict(out)
+
+
+def forget_meters(p: Platform) -> None:
+    """Drop the cached room → meters map (after registering or moving meters)."""
+    vars(p).pop(_CACHE_ATTR, None)
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def counter_hours(
+    p: Platform, meters: Sequence[tuple[str, str]], since: datetime, until: datetime
+) -> dict[str, list[HourSample]]:
+    """Each meter's counter as hourly samples in ``[since, until]``: compacted hours merged with
+    recent raw readings (two queries per :data:`BATCH` meters, whatever their number)."""
+    attr_of = {m: COUNTERS[t][0] for m, t in meters if t in COUNTERS}
+    ids = sorted(attr_of)
+    merged: dict[tuple[str, str, datetime], Aggregate] = {}
+    r, h = store.readings.c, store.readings_hourly.c
+    with p.db.read() as conn:
+        for lo in range(0, len(ids), BATCH):
+            chunk = ids[lo : lo + BATCH]
+            raw = conn.execute(
+                select(r.device_id, r.observed_at, r.attrs).where(
+                    r.device_id.in_(chunk), r.observed_at >= since, r.observed_at <= until
+                )
+            ).all()
+            rows = []
+            for device_id, at, attrs in raw:
+                values = orjson.loads(attrs) if isinstance(attrs, (str, bytes)) else attrs
+                wanted = attr_of[device_id]
+                if isinstance(values, dict) and wanted in values:
+                    rows.append((device_id, _aware(at), {wanted: values[wanted]}))
+            part = aggregate_rows(rows)
+            stored = conn.execute(
+                select(store.readings_hourly).where(
+                    h.device_id.in_(chunk),
+                    h.attr.in_(sorted({attr_of[m] for m in chunk})),
+                    h.hour_start >= hour_of(since),
+                    h.hour_start <= until,
+                )
+            ).all()
+            for row in stored:
+                m = row._mapping
+                if m["attr"] != attr_of[m["device_id"]]:
+                    continue
+                key = (m["device_id"], m["attr"], _aware(m["hour_start"]))
+                older = Aggregate.from_row(m, _aware(m["last_at"]))
+                part[key] = older.merge(part[key]) if key in part else older
+            merged.update(part)
+    out: dict[str, list[HourSample]] = {}
+    for (device_id, _, hour), a in merged.items():
+        if a.min is None or a.max is None or a.last_at is None:
+            continue  # no numbers this hour
+        if not isinstance(a.last, (int, float)) or isinstance(a.last, bool):
+            continue
+        out.setdefault(device_id, []).append(
+            HourSample(hour, a.min, a.max, float(a.last), a.last_at)
+        )
+    for samples in out.values():
+        samples.sort(key=lambda s: s.hour)
+    return out
+
+
+def utility_evidence(
+    p: Platform, room_ids: Iterable[str], rules: GroupRentingRules
+) -> dict[str, UtilityEvidence]:
+    """Evidence for each of ``room_ids`` whose meters cover at least ``rules.utility_min_days``
+    of the last ``rules.utility_days`` (rooms without are absent). Reads only."""
+    by_room = meters_by_room(p)
+    wanted = {r: by_room[r] for r in dict.fromkeys(room_ids) if r in by_room}
+    if not wanted:
+        return {}
+    until = p.clock.now()
+    since = until - timedelta(days=rules.utility_days)
+    meters = [m for ms in wanted.values() for m in ms]
+    hours = counter_hours(p, meters, since, until)
+    out: dict[str, UtilityEvidence] = {}
+    for room, ms in wanted.items():
+        uses = [meter_use(m, COUNTERS[t][1], hours.get(m, [])) for m, t in ms if t in COUNTERS]
+        found = room_evidence(room, uses, rules)
+        if found is not None:
+            out[room] = found
+    return out
+
+
+__all__ = [
+    "CACHE_SECONDS",
+    "HourSample",
+    "MeterUse",
+    "UtilityEvidence",
+    "counter_hours",
+    "counter_use",
+    "forget_meters",
+    "implied_residents",
+    "meter_use",
+    "meters_by_room",
+    "room_evidence",
+    "utility_evidence",
+]
