@@ -1,7 +1,10 @@
 // The configuration page (/console/config): catalogue and discovery-rule files, validated by
 // the contexts' own checks (POST /console/api/config/validate); each problem names its line
-// and a button selects that line in the editor. Admins may save rule files
-// (PUT /console/api/config/rules/{name}); auditors read and validate only.
+// and a button selects that line in the editor. Admins save rule files
+// (PUT /console/api/config/rules/{name}) and catalogue files (PUT /console/api/config/catalogue/
+// {name}: the whole catalogue is validated and kept as a local copy with a new version), and may
+// restore the packaged catalogue (POST /console/api/config/catalogue/restore); auditors read and
+// validate only.
 import { api, esc, requireUser, showInfo, t } from "./api.js";
 
 const select = document.getElementById("file-select");
@@ -9,6 +12,7 @@ const area = document.getElementById("config-text");
 const status = document.getElementById("config-status");
 const list = document.getElementById("problems");
 const saveBtn = document.getElementById("save");
+const restoreBtn = document.getElementById("restore");
 const state = { files: [], current: null, original: "", me: null };
 window.__config = state;
 
@@ -55,6 +59,7 @@ async function open(file) {
   document.getElementById("file-name").textContent = `${t("config.kind." + file.kind)} · ${file.name} · ${t("config.source." + file.source)}`;
   area.readOnly = false;
   saveBtn.hidden = !(file.editable && state.me.role === "admin");
+  area.setAttribute("aria-invalid", "false");
   list.textContent = "";
   area.classList.remove("invalid");
   status.className = "muted";
@@ -73,10 +78,17 @@ async function validate() {
 async function save() {
   const f = state.current;
   try {
-    const got = await api(`/console/api/config/rules/${encodeURIComponent(f.name)}`, { method: "PUT", body: { text: area.value }, quiet: true });
+    const got = await api(`/console/api/config/${f.kind}/${encodeURIComponent(f.name)}`, { method: "PUT", body: { text: area.value }, quiet: true });
     showProblems(got);
     state.original = area.value;
-    showInfo(t("config.saved", { n: got.rules }));
+    if (f.kind === "catalogue") {
+      await refreshFiles();
+      await open(state.current); // the saved text (its version line may have been renewed)
+      showProblems(got);
+      showInfo(t("config.saved_catalogue", { version: got.version }));
+    } else {
+      showInfo(t("config.saved", { n: got.rules }));
+    }
   } catch (e) {
     if (e.problem?.problems) showProblems({ is_valid: false, problems: e.problem.problems });
     else {
@@ -86,25 +98,54 @@ async function save() {
   }
 }
 
-async function main() {
-  state.me = await requireUser();
+async function restore() {
+  if (!window.confirm(t("config.restore_confirm"))) return;
+  try {
+    const got = await api("/console/api/config/catalogue/restore", { method: "POST", quiet: true });
+    showInfo(t("config.restored", { version: got.version }));
+    await refreshFiles();
+    if (state.current?.kind === "catalogue") await open(state.files.find((f) => f.kind === "catalogue" && f.name === state.current.name) || state.files[0]);
+  } catch (e) {
+    status.className = "error";
+    status.textContent = e.message;
+  }
+}
+
+async function refreshFiles() {
+  // the file list (where each file comes from), the catalogue summary and the restore button
+  const keep = state.current ? `${state.current.kind}/${state.current.name}` : null;
   state.files = await api("/console/api/config/files");
+  select.textContent = "";
   for (const [i, f] of state.files.entries()) {
     const o = document.createElement("option");
     o.value = String(i);
     o.textContent = `${t("config.kind." + f.kind)} / ${f.name}`;
     select.append(o);
+    if (keep === `${f.kind}/${f.name}`) {
+      select.value = String(i);
+      state.current = f;
+      document.getElementById("file-name").textContent = `${t("config.kind." + f.kind)} · ${f.name} · ${t("config.source." + f.source)}`;
+    }
   }
+  restoreBtn.hidden = !(state.me.role === "admin" && state.files.some((f) => f.kind === "catalogue" && f.source === "local"));
+  const cat = await api("/api/v1/catalogue", { quiet: true }).catch(() => null);
+  if (cat) {
+    const summary = document.getElementById("catalogue-summary");
+    summary.textContent = t("config.catalogue_summary", {
+      version: cat.version, categories: (cat.categories || []).length, scenes: (cat.scenes || []).length,
+    });
+    summary.dataset.version = cat.version;
+  }
+}
+
+async function main() {
+  state.me = await requireUser();
+  await refreshFiles();
   select.addEventListener("change", () => open(state.files[Number(select.value)]));
   document.getElementById("validate").addEventListener("click", validate);
   saveBtn.addEventListener("click", save);
+  restoreBtn.addEventListener("click", restore);
   document.getElementById("reset").addEventListener("click", () => { area.value = state.original; list.textContent = ""; });
-  const cat = await api("/api/v1/catalogue", { quiet: true }).catch(() => null);
-  if (cat) {
-    document.getElementById("catalogue-summary").textContent = t("config.catalogue_summary", {
-      version: cat.version, categories: (cat.categories || []).length, scenes: (cat.scenes || []).length,
-    });
-  }
   const firstRules = state.files.findIndex((f) => f.kind === "rules");
   select.value = String(firstRules >= 0 ? firstRules : 0);
   await open(state.files[Number(select.value)]);
