@@ -231,3 +231,18 @@ def test_a_stopped_meter_is_no_signal(platform: Platform, tmp_path: Path) -> Non
     [result] = detect_group_renting(platform)
     assert result["utility"]["implied_residents"] == 0
     assert result["signals"]["utility"] == 0 and result["outcome"] == "no_supporting_signal"
+
+
+def test_the_demo_meters_the_over_occupied_rooms(loaded: Platform) -> None:
+    from civicloop.demo.extras import seed_room_meters
+
+    counts = seed_room_meters(loaded, seed=3)
+    results = detect_group_renting(loaded)
+    assert counts["room_meters"] >= len(results) >= 1
+    assert counts["room_readings"] == counts["room_meters"] * 29
+    assert all(r["utility"] and r["utility"]["days_covered"] >= 6.9 for r in results)
+    first = results[0]  # metered at its limit: the meters do not support it
+    assert first["utility"]["implied_residents"] <= first["limit"]
+    assert first["signals"]["utility"] == 0
+    crowded = [r for r in results[1:] if r["signals"]["utility"] > 0]
+    assert len(crowded) == len(results) - 1

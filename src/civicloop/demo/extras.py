@@ -8,6 +8,9 @@ After the district, gazetteer, enterprises and simulated cases exist, ``civicloo
   in random grids, and readings for them sent through the real NGSI-LD parser and ingestion
   pipeline: some bins stay full and some roads flood, so the rules raise alerts and file
   sensor cases the big screen shows;
+* water and electricity meters (attribute ``room_id``) in the registry's over-occupied rooms,
+  with a week of counter readings matching who lives there (one room's use looks like its
+  registered limit), so ``civicloop registry group-renting`` shows the utility signal;
 * the risk and KPI consumers run once over the simulated history, and the ledger's first
   signed checkpoint is taken.
 
@@ -102,7 +105,70 @@ def seed_sensors(p: Platform, *, seed: int, devices: int = 240) -> dict[str, int
         body = orjson.dumps({"id": f"urn:demo:notification:{minutes}", "data": entities})
         result = ingest(p, parse_notification(body, now=now), request_id="demo")
         stored += int(getattr(result, "stored", 0) or 0)
-    return {"devices": len(placed), "readings": stored, "hot": len(hot)}
+    rooms = seed_room_meters(p, seed=seed)
+    return {"devices": len(placed), "readings": stored, "hot": len(hot), **rooms}
+
+
+def seed_room_meters(p: Platform, *, seed: int, days: int = 7) -> dict[str, int]:
+    """Meters in the over-occupied rooms and ``days`` of cumulative readings every 6 hours
+    (a few hundred readings: negligible next to the rest of the demo). Use follows the
+    room's residents at ``GroupRentingRules``' norms (5–20 % over); the first room's stays
+    under its limit, as if the residents registered there had left, so not every room is
+    supported."""
+    from civicloop.discovery.ingest import ingest
+    from civicloop.discovery.model import Device
+    from civicloop.discovery.ngsi import parse_entities
+    from civicloop.discovery.service import register_devices
+    from civicloop.discovery.utility import forget_meters
+    from civicloop.registry.group_renting import over_occupied
+    from civicloop.registry.model import GroupRentingRules
+
+    rules = GroupRentingRules()
+    rng = random.Random(seed + 1)
+    rooms = over_occupied(p, rules)
+    meters: list[tuple[Device, float]] = []
+    for n, room in enumerate(rooms):
+        people = room["limit"] if n == 0 else room["residents"]
+        # a little under the norm for the first room, a little over for the others
+        factor = 0.9 if n == 0 else rng.uniform(1.05, 1.2)
+        for kind, norm in (
+            ("WaterMeter", rules.water_m3_per_person_day),
+            ("ElectricityMeter", rules.electricity_kwh_per_person_day),
+        ):
+            if kind == "ElectricityMeter" and n % 2 == 0:
+                continue  # every other room has an electricity meter too
+            device = Device(
+                f"urn:ngsi-ld:{kind}:room-{room['id']}",
+                kind,
+                lat=room["lat"],
+                lon=room["lon"],
+                report_interval_s=6 * 3600,
+                attrs={"room_id": str(room["id"])},
+            )
+            meters.append((device, people * norm * factor))
+    if not meters:
+        return {"room_meters": 0, "room_readings": 0}
+    register_devices(p, [d for d, _ in meters], request_id="demo")
+    forget_meters(p)
+    now = p.clock.now()
+    entities = []
+    for device, per_day in meters:
+        counter = "volume" if device.entity_type == "WaterMeter" else "energy"
+        value = round(rng.uniform(10, 900), 3)
+        for k in range(days * 4 + 1):
+            value += per_day / 4 * rng.uniform(0.8, 1.2) if k else 0.0
+            at = now - timedelta(hours=6 * (days * 4 - k))
+            entities.append(
+                {
+                    "id": device.device_id,
+                    "type": device.entity_type,
+                    "observedAt": at.isoformat(),
+                    counter: round(value, 3),
+                }
+            )
+    parsed = parse_entities(entities, notification_id=None, default_time=now, now=now)
+    result = ingest(p, parsed, request_id="demo")
+    return {"room_meters": len(meters), "room_readings": int(result.stored)}
 
 
 def settle(p: Platform) -> dict[str, Any]:
