@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from civicloop.cases import service as cases
 from civicloop.cases.model import ClosureType
+from civicloop.core.clock import FrozenClock
 from civicloop.enterprise.demo import demo_credit_code
 from civicloop.ledger import service as ledger
 from civicloop.org import service as org
@@ -96,11 +98,16 @@ def test_raised_subjects_are_cached_and_forgotten_on_rescore(
     assert priority.case_priority(platform, {"grid_code": None, "description": "井盖缺失"}) is None
 
 
-def test_the_triage_order_puts_high_priority_first(client: TestClient, platform: Platform) -> None:
+def test_the_triage_order_puts_high_priority_first(
+    client: TestClient, platform: Platform, clock: FrozenClock
+) -> None:
     code = demo_credit_code(random.Random(14))
     _make_high(client, platform, code)
     high = _report(client, platform, f"企业{code}偷排")
-    later = [_report(client, platform, "人行道破损")["id"] for _ in range(3)]
+    later = []
+    for _ in range(3):
+        clock.advance(timedelta(minutes=1))
+        later.append(_report(client, platform, "人行道破损")["id"])
     headers = login(client, "dispatcher")
     newest = client.get(
         "/api/v1/cases", params={"status": "reported", "limit": 2}, headers=headers

@@ -42,6 +42,10 @@ from civicloop.org.model import Actor, Role
 from civicloop.runtime import Platform
 
 router = APIRouter(tags=["discovery"])
+
+# Registers the profiles' devices, alerts and permits sections (一房一档, 一企一档).
+from civicloop.discovery import sections  # noqa: E402, F401
+
 PlatformDep = Annotated[Platform, Depends(platform)]
 RequestId = Annotated[str, Depends(request_id)]
 Sender = Annotated[Actor, Depends(require_roles(Role.MACHINE_CLIENT, Role.ADMIN))]

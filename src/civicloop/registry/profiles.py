@@ -3,8 +3,9 @@
 A profile is the registry's facts about a person, a legal entity, a room or a building, plus
 everything linked to it: the cases at its address or naming its credit code, an enterprise's
 demands, the residents of a room, the record's history and site corrections. Other contexts add
-their own sections without this module knowing them: risk and credit, entity links, alerts,
-devices register a provider with :func:`register_section` (at import time of their module),
+their own sections without this module knowing them: risk and credit (``risk.sections``),
+entity links (``registry.resolution_sections``), devices, their alerts and permits
+(``discovery.sections``) register a provider with :func:`register_section` (at import time of their module),
 and every profile then carries it.
 
 A provider is ``fn(p, kind, record_id, record, actor) -> JSON-able | None`` and must itself
@@ -128,6 +129,19 @@ def _demands(p: Platform, credit_code: str) -> list[dict[str, Any]]:
     ]
 
 
+def _group_renting_alerts(p: Platform, room_id: str) -> list[dict[str, Any]]:
+    """The group-renting detector's alerts on a room, newest first (each links its case)."""
+    a = store.alerts.c
+    with p.db.read() as conn:
+        rows = conn.execute(
+            select(a.residents, a.residents_limit, a.signals, a.case_id, a.raised_at)
+            .where(a.room_id == room_id)
+            .order_by(a.raised_at.desc(), a.id.desc())
+            .limit(MAX_CASES)
+        ).all()
+    return [dict(r._mapping) for r in rows]
+
+
 def _builtin(p: Platform, kind: Kind, record: dict[str, Any], actor: Actor) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if kind is Kind.PERSON:
@@ -159,6 +173,7 @@ def _builtin(p: Platform, kind: Kind, record: dict[str, Any], actor: Actor) -> d
             for r in residents
         ]
         out["cases"] = cases_near(p, actor, record["grid_code"], record["lon"], record["lat"])
+        out["group_renting_alerts"] = _group_renting_alerts(p, record["id"])
     elif kind is Kind.BUILDING:
         with p.db.read() as conn:
             r, pe, e = store.rooms.c, store.people.c, store.entities.c

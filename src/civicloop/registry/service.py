@@ -180,6 +180,18 @@ def residents_of(conn: Connection, room_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
+def room_ids_of_building(p: Platform, building_id: str) -> list[str]:
+    """Ids of a building's rooms (for sections that attach things to rooms)."""
+    r = store.rooms.c
+    with p.db.read() as conn:
+        return [
+            str(x)
+            for x in conn.execute(select(r.id).where(r.building_id == building_id).order_by(r.id))
+            .scalars()
+            .all()
+        ]
+
+
 def history_of(p: Platform, kind: Kind | str, record_id: str) -> list[dict[str, Any]]:
     h = store.history.c
     with p.db.read() as conn:
