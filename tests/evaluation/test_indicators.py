@@ -119,3 +119,19 @@ def test_qualitative_providers_feed_department_scores(
     parts = {p["code"]: p["score"] for p in got["items"][0]["parts"]}
     assert parts["reply_quality"] == 50.0 and parts["review"] is None
     assert got["items"][0]["grade"] == kpi.config().grade(got["items"][0]["score"])
+
+
+@pytest.mark.parametrize("level", ["district", "street", "department"])
+def test_a_whole_month_reads_the_monthly_rollups_with_the_same_numbers(
+    platform: Platform, scenario: Scenario, level: str
+) -> None:
+    from civicloop.evaluation.model import parse_period
+
+    month, days = parse_period(MONTH), parse_period("2026-10-31..2026-11-30")
+    assert reading._grain({"day", "street_code"}, month) == "region_month"
+    assert reading._grain({"day", "street_code"}, days) == "region"
+    assert reading._grain({"day", "street_code"}) == "region"  # per-day breakdowns
+    for code, _, _ in BY_HAND:
+        by_month = reading.values(platform, SYSTEM_ACTOR, code, MONTH, level)["items"]
+        by_days = reading.values(platform, SYSTEM_ACTOR, code, days.label, level)["items"]
+        assert by_month == by_days, code

@@ -124,8 +124,14 @@ def _merge_where(
     return where
 
 
-def _grain(columns: set[str]) -> str | None:
-    for grain in ("region", "department", "element", "cell"):
+def _grain(columns: set[str], period: Period | None = None) -> str | None:
+    """The smallest rollup with these columns; a monthly one when ``period`` is whole months
+    (never for a per-day breakdown, which passes no period)."""
+    whole_months = (
+        period is not None and period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
+    )
+    order = ("region_month", "department_month", "element_month") if whole_months else ()
+    for grain in (*order, "region", "department", "element", "cell"):
         if columns <= set(store.GRAINS[grain]):
             return grain
     return None
@@ -139,7 +145,7 @@ def _sums(
     group_by: str | None,
 ) -> list[dict[str, Any]]:
     cols = set(where) | ({group_by} if group_by else set())
-    grain = _grain(cols | {"day"})
+    grain = _grain(cols | {"day"}, period)
     groups = (group_by,) if group_by else ()
     if grain is not None:
         return store.sum_rollup(conn, grain, counters, period.first, period.last, where, groups)

@@ -7,8 +7,9 @@
   channel (the issue's rollup), and two coarser grains kept the same way, because at 10 M cases
   the full cell is nearly as fine as the cases themselves: ``kpi_rollup_region`` (day × street
   × community), ``kpi_rollup_department`` (day × street × department) and
-  ``kpi_rollup_element`` (day × element × channel). A dashboard query
-  reads the smallest grain that has the columns it needs.
+  ``kpi_rollup_element`` (day × element × channel), and the same three by month
+  (``kpi_rollup_*_month``). A dashboard query reads the smallest grain that has the columns it
+  needs, a monthly one when its period is whole months.
 * ``kpi_cursor`` — the last ledger seq the consumer applied (moved in the same transaction as
   the rollups, so each event is applied once).
 * ``kpi_reviews`` — supervisors' scores (0–100), a qualitative input of composite scores.
@@ -83,7 +84,22 @@ GRAINS: dict[str, tuple[str, ...]] = {
     "region": ("day", "street_code", "community_code"),
     "department": ("day", "street_code", "department_code"),
     "element": ("day", "element_code", "channel"),
+    # The same three by month (``day`` holds the month's first day): a month's tables and
+    # rankings sum ~1/30 of the rows. Built from the daily grain; read for whole months only.
+    "region_month": ("day", "street_code", "community_code"),
+    "department_month": ("day", "street_code", "department_code"),
+    "element_month": ("day", "element_code", "channel"),
 }
+MONTHLY: dict[str, str] = {
+    "region_month": "region",
+    "department_month": "department",
+    "element_month": "element",
+}
+
+
+def month_of(day: str) -> str:
+    """``2026-10-17`` → ``2026-10-01``: the key of a day in the monthly grains."""
+    return day[:8] + "01"
 
 
 def _rollup(name: str, dims: tuple[str, ...]) -> Table:
@@ -302,8 +318,11 @@ def apply_deltas(raw: Raw, deltas: Mapping[tuple[str, ...], Mapping[str, int]]) 
     """Add counter deltas (keyed by the full cell) to every grain; drop emptied rows."""
     for grain, dims in GRAINS.items():
         merged: dict[tuple[str, ...], dict[str, int]] = {}
+        monthly = grain in MONTHLY
         for cell, delta in deltas.items():
             key = tuple(cell[DIMENSIONS.index(d)] for d in dims)
+            if monthly:  # every grain's first dimension is the day
+                key = (month_of(key[0]), *key[1:])
             acc = merged.setdefault(key, dict.fromkeys(COUNTERS, 0))
             for k, v in delta.items():
                 acc[k] += v
@@ -338,12 +357,19 @@ def rebuild_rollups(raw: Raw) -> None:
             f" SELECT {dims}, {sums} FROM kpi_case_facts GROUP BY {dims}"
         )
         for grain, gdims in GRAINS.items():
-            if grain == "cell":
+            if grain == "cell" or grain in MONTHLY:
                 continue
             g = ", ".join(gdims)
             raw.run(
                 f"INSERT INTO kpi_rollup_{grain} ({g}, {counters})"
                 f" SELECT {g}, {sums} FROM kpi_rollup_cell GROUP BY {g}"
+            )
+        for grain, daily in MONTHLY.items():
+            rest = ", ".join(GRAINS[grain][1:])
+            month = "substr(day, 1, 8) || '01'"
+            raw.run(
+                f"INSERT INTO kpi_rollup_{grain} (day, {rest}, {counters})"
+                f" SELECT {month}, {rest}, {sums} FROM kpi_rollup_{daily} GROUP BY {month}, {rest}"
             )
     finally:
         if before is not None:
