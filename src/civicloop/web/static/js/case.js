@@ -45,6 +45,12 @@ function badges(c) {
   const out = [`<span class="badge">${esc(label("status", c.status))}</span>`];
   if (c.is_overdue) out.push(`<span class="badge overdue">${esc(t("screen.overdue"))}</span>`);
   if (c.is_urgent) out.push(`<span class="badge urgent">${esc(t("case.urgent"))}</span>`);
+  // raised by the risk context (cases.priority); the reason is shown, not only hovered
+  if ((c.priority || "normal") === "high") {
+    const why = c.priority_reason ? `：${c.priority_reason}` : "";
+    out.push(`<span class="badge high-risk" title="${esc(c.priority_reason || "")}">${esc(t("case.high_risk"))}</span>` +
+      (why ? ` <small class="priority-reason">${esc(why.slice(1))}</small>` : ""));
+  }
   return out.join(" ");
 }
 

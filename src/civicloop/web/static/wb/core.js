@@ -42,6 +42,16 @@ export function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Name each cell after its column (``data-label``): on a phone wb.css stacks the rows as
+ *  cards and shows those names, so a wide table never runs past the screen's edge. */
+export function labelled(table) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.children].forEach((td, i) => { if (names[i]) td.dataset.label = names[i]; });
+  }
+  return table;
+}
+
 export function clear(node, ...children) {
   node.replaceChildren(...children.flat(3).filter((c) => c !== null && c !== undefined && c !== false));
   return node;

@@ -5,7 +5,7 @@
 // and evidence but not sign/return/feedback.
 
 import {
-  api, appendFiles, attempt, blobUrl, clear, h, say, session, statusLabel, t, when,
+  api, appendFiles, attempt, blobUrl, clear, h, labelled, say, session, statusLabel, t, when,
 } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +23,7 @@ async function loadWork() {
     const page = await api(`/cases?${qs}&limit=100`);
     $("wb-work-count").textContent = String(page.total);
     const rows = page.items;
-    clear(list, rows.length ? h("table", { class: "wb-table" },
+    clear(list, rows.length ? labelled(h("table", { class: "wb-table" },
       h("thead", {}, h("tr", {}, [t("case.number"), t("case.element"), t("case.status"), t("case.role"), t("case.due"), ""].map((x) => h("th", { scope: "col" }, x)))),
       h("tbody", {}, rows.map((c) => h("tr", { class: c.is_overdue ? "wb-overdue" : "", dataset: { case: c.id, number: c.number } },
         h("td", {}, c.number),
@@ -31,7 +31,7 @@ async function loadWork() {
         h("td", {}, statusLabel(c.status), c.is_overdue ? h("span", { class: "wb-tag wb-warn" }, t("overdue")) : null),
         h("td", {}, myRole(c)),
         h("td", {}, when(c.handle_due_at)),
-        h("td", {}, h("button", { type: "button", dataset: { act: "open" }, onclick: () => openCase(c.id) }, t("case.handle")))))))
+        h("td", {}, h("button", { type: "button", dataset: { act: "open" }, onclick: () => openCase(c.id) }, t("case.handle"))))))))
       : h("p", { class: "wb-empty" }, t("work.empty")));
     await loadOrders(rows);
   }, list);

@@ -5,7 +5,7 @@
 // `allowed_actions`, so the page never offers a step the server would refuse.
 
 import {
-  api, attempt, clear, h, makeMap, say, session, statusLabel, t, when,
+  api, attempt, clear, h, labelled, makeMap, say, session, statusLabel, t, when,
 } from "./core.js";
 
 const ROLES = ["operator", "dispatcher", "shift_chief"];
@@ -125,7 +125,8 @@ async function loadCases() {
   const list = $("wb-cases");
   await attempt(async () => {
     const qs = WORK.map((s) => `status=${s}`).join("&");
-    const page = await api(`/cases?${qs}&limit=100`);
+    // high-priority (risk-raised) cases first, then newest: the triage order
+    const page = await api(`/cases?${qs}&limit=100&sort=priority`);
     $("wb-cases-count").textContent = String(page.total);
     clear(list, page.items.length ? caseTable(page.items, true) : h("p", { class: "wb-empty" }, t("cases.empty")));
   }, list);
@@ -141,16 +142,24 @@ async function loadOverdue() {
 }
 
 function caseTable(items, actions) {
-  return h("table", { class: "wb-table" },
+  return labelled(h("table", { class: "wb-table" },
     h("thead", {}, h("tr", {},
       [t("case.number"), t("case.element"), t("case.status"), t("case.department"), t("case.due"), ""].map((x) => h("th", { scope: "col" }, x)))),
     h("tbody", {}, items.map((c) => h("tr", { class: c.is_overdue ? "wb-overdue" : "", dataset: { case: c.id, number: c.number } },
-      h("td", {}, c.number),
+      h("td", {}, c.number, highRisk(c)),
       h("td", {}, elementName(c.element_code)),
       h("td", {}, statusLabel(c.status), c.is_overdue ? h("span", { class: "wb-tag wb-warn" }, t("overdue")) : null),
       h("td", {}, deptName(c.lead_department)),
       h("td", {}, when(c.handle_due_at)),
-      h("td", {}, h("button", { type: "button", dataset: { act: "open" }, onclick: () => openCase(c.id) }, actions ? t("case.handle") : t("case.open")))))));
+      h("td", {}, h("button", { type: "button", dataset: { act: "open" }, onclick: () => openCase(c.id) }, actions ? t("case.handle") : t("case.open"))))))));
+}
+
+// A case the risk context raised (cases.priority == "high"): a badge and its reason.
+function highRisk(c) {
+  if ((c.priority || "normal") !== "high") return null;
+  return h("span", { class: "wb-high" },
+    h("span", { class: "wb-tag wb-risk", title: c.priority_reason || "" }, t("priority.high")),
+    c.priority_reason ? h("small", { class: "wb-risk-reason" }, c.priority_reason) : null);
 }
 
 async function openCase(id) {
@@ -260,6 +269,7 @@ function renderCase(c) {
   clear(panel,
     h("h3", {}, `${c.number} · ${elementName(c.element_code)} `,
       h("a", { href: `/console/cases/${encodeURIComponent(c.id)}`, class: "wb-link" }, t("case.details"))),
+    highRisk(c),
     h("p", {}, `${statusLabel(c.status)} · ${c.address || c.grid_code} · ${t("case.reported")} ${when(c.reported_at)}`),
     h("p", { class: "wb-text" }, c.description),
     parts.length ? parts : h("p", {}, t("case.nothing_to_do")),
