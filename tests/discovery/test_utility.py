@@ -28,8 +28,8 @@ COUNTER = {"WaterMeter": "volume", "ElectricityMeter": "energy"}
 
 
 def hour(h: int, mn: float, mx: float, last: float | None = None) -> HourSample:
-    at = T0 + timedelta(hours=h)
-    return HourSample(at, mn, mx, mx if last is None else last, at + timedelta(minutes=50))
+    at = T0.timestamp() + h * 3600
+    return HourSample(at, mn, mx, mx if last is None else last, at + 50 * 60)
 
 
 def meter(p: Platform, device_id: str, room_id: str, kind: str = "WaterMeter") -> None:

@@ -38,14 +38,15 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from civicloop.core.rawsql import Raw
 from civicloop.discovery import store
-from civicloop.discovery.readings import Aggregate, aggregate_rows, hour_of
+from civicloop.discovery.readings import hour_of
 from civicloop.runtime import Platform
 
 if TYPE_CHECKING:
@@ -61,13 +62,15 @@ _EPS = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class HourSample:
-    """One hour of a cumulative counter: its lowest, highest and last value."""
+    """One hour of a cumulative counter: its lowest, highest and last value. Times are epoch
+    seconds (the hour's start, the last reading's time): thousands of meters × hundreds of
+    hours are compared and subtracted, never shown."""
 
-    hour: datetime
+    hour: float
     min: float
     max: float
     last: float
-    last_at: datetime
+    last_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,7 @@ def meter_use(device_id: str, kind: str, hours: Sequence[HourSample]) -> MeterUs
     if not ordered:
         return MeterUse(device_id, kind, 0.0, 0.0, 0)
     use, resets = counter_use(ordered)
-    days = (ordered[-1].last_at - ordered[0].hour).total_seconds() / 86_400
+    days = (ordered[-1].last_at - ordered[0].hour) / 86_400
     return MeterUse(device_id, kind, use, max(days, 0.0), resets)
 
 
@@ -214,60 +217,96 @@ def forget_meters(p: Platform) -> None:
     vars(p).pop(_CACHE_ATTR, None)
 
 
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+# The counter of each entity type and the times (epoch seconds) are picked out in SQL, so
+# Python handles three plain values per row. Ingestion admits only numbers ≥ 0 for these
+# attributes (``model.ENTITY_TYPES``); PostgreSQL checks the JSON type anyway (a cast of
+# anything else would fail the query), SQLite need not parse each document twice.
+_SQLITE_VALUE = " ".join(
+    f"WHEN '{etype}' THEN json_extract(attrs, '$.{attr}')" for etype, (attr, _) in COUNTERS.items()
+)
+_PG_VALUE = " ".join(
+    f"WHEN entity_type = '{etype}' AND jsonb_typeof(attrs -> '{attr}') = 'number'"
+    f" THEN (attrs ->> '{attr}')::double precision"
+    for etype, (attr, _) in COUNTERS.items()
+)
+_SQLITE_LAST = "json_extract(\"last\", '$')"
+_PG_LAST = (
+    "CASE WHEN jsonb_typeof(\"last\") = 'number' THEN (\"last\" #>> '{}')::double precision END"
+)
+
+
+def _epoch_sql(column: str, sqlite: bool) -> str:
+    if sqlite:  # stored as naive UTC text, which julianday reads
+        return f"(julianday({column}) - 2440587.5) * 86400.0"
+    return f"EXTRACT(EPOCH FROM {column})::double precision"
 
 
 def counter_hours(
     p: Platform, meters: Sequence[tuple[str, str]], since: datetime, until: datetime
 ) -> dict[str, list[HourSample]]:
     """Each meter's counter as hourly samples in ``[since, until]``: compacted hours merged with
-    recent raw readings (two queries per :data:`BATCH` meters, whatever their number)."""
+    recent raw readings (two queries per :data:`BATCH` meters, whatever their number).
+
+    The same fold as ``readings.aggregate_rows`` + ``Aggregate.merge`` behind
+    ``list_readings(agg="hour")``, kept to the numbers a counter needs (lowest, highest, last)
+    and with the counter and the times picked out in SQL: a district's meters report hourly,
+    and the general path's JSON decoding and per-row objects cost several times as much."""
     attr_of = {m: COUNTERS[t][0] for m, t in meters if t in COUNTERS}
     ids = sorted(attr_of)
-    merged: dict[tuple[str, str, datetime], Aggregate] = {}
-    r, h = store.readings.c, store.readings_hourly.c
+    # (device, hour number since the epoch) → [min, max, last, last_at (epoch seconds)]
+    acc: dict[tuple[str, int], list[float]] = {}
+
+    def add(key: tuple[str, int], lo: float, hi: float, last: float, at: float) -> None:
+        cell = acc.get(key)
+        if cell is None:
+            acc[key] = [lo, hi, last, at]
+            return
+        if lo < cell[0]:
+            cell[0] = lo
+        if hi > cell[1]:
+            cell[1] = hi
+        if at >= cell[3]:
+            cell[2], cell[3] = last, at
+
     with p.db.read() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = Raw(conn)
+        window = {"since": raw.ts(since), "until": raw.ts(until), "hour": raw.ts(hour_of(since))}
+        readings_sql = (
+            f"SELECT device_id, {_epoch_sql('observed_at', sqlite)},"
+            f" CASE {'entity_type ' + _SQLITE_VALUE if sqlite else _PG_VALUE} END FROM readings"
+            " WHERE device_id IN ({marks}) AND observed_at >= :since AND observed_at <= :until"
+        )
+        hourly_sql = (
+            f'SELECT device_id, attr, {_epoch_sql("hour_start", sqlite)}, "min", "max",'
+            f" {_SQLITE_LAST if sqlite else _PG_LAST}, {_epoch_sql('last_at', sqlite)}"
+            " FROM readings_hourly WHERE device_id IN ({marks})"
+            " AND attr IN ('volume', 'energy') AND hour_start >= :hour AND hour_start <= :until"
+        )
         for lo in range(0, len(ids), BATCH):
             chunk = ids[lo : lo + BATCH]
-            raw = conn.execute(
-                select(r.device_id, r.observed_at, r.attrs).where(
-                    r.device_id.in_(chunk), r.observed_at >= since, r.observed_at <= until
-                )
-            ).all()
-            rows = []
-            for device_id, at, attrs in raw:
-                values = orjson.loads(attrs) if isinstance(attrs, (str, bytes)) else attrs
-                wanted = attr_of[device_id]
-                if isinstance(values, dict) and wanted in values:
-                    rows.append((device_id, _aware(at), {wanted: values[wanted]}))
-            part = aggregate_rows(rows)
-            stored = conn.execute(
-                select(store.readings_hourly).where(
-                    h.device_id.in_(chunk),
-                    h.attr.in_(sorted({attr_of[m] for m in chunk})),
-                    h.hour_start >= hour_of(since),
-                    h.hour_start <= until,
-                )
-            ).all()
-            for row in stored:
-                m = row._mapping
-                if m["attr"] != attr_of[m["device_id"]]:
+            marks = ", ".join(f":d{i}" for i in range(len(chunk)))
+            params = {**window, **{f"d{i}": d for i, d in enumerate(chunk)}}
+            rows = conn.execute(text(readings_sql.replace("{marks}", marks)), params).fetchall()
+            for device_id, at, v in rows:
+                if type(v) is float or type(v) is int:
+                    # julianday's float may fall a hair short of a whole hour: nudge it
+                    key = (device_id, int((at + 0.001) // 3600))
+                    cell = acc.get(key)
+                    if cell is None:
+                        acc[key] = [v, v, v, at]
+                    else:
+                        add(key, v, v, v, at)
+            hourly = conn.execute(text(hourly_sql.replace("{marks}", marks)), params).fetchall()
+            for device_id, attr, hour, mn, mx, last, at in hourly:
+                if attr != attr_of[device_id] or mn is None or mx is None:
                     continue
-                key = (m["device_id"], m["attr"], _aware(m["hour_start"]))
-                older = Aggregate.from_row(m, _aware(m["last_at"]))
-                part[key] = older.merge(part[key]) if key in part else older
-            merged.update(part)
+                last = last if type(last) is float or type(last) is int else mx
+                add((device_id, int((hour + 0.001) // 3600)), mn, mx, last, at)
     out: dict[str, list[HourSample]] = {}
-    for (device_id, _, hour), a in merged.items():
-        if a.min is None or a.max is None or a.last_at is None:
-            continue  # no numbers this hour
-        if not isinstance(a.last, (int, float)) or isinstance(a.last, bool):
-            continue
+    for (device_id, hour), (mn, mx, last, at) in acc.items():
         out.setdefault(device_id, []).append(
-            HourSample(hour, a.min, a.max, float(a.last), a.last_at)
+            HourSample(hour * 3600.0, float(mn), float(mx), float(last), float(at))
         )
     for samples in out.values():
         samples.sort(key=lambda s: s.hour)
