@@ -114,12 +114,31 @@ def test_span_and_norms() -> None:
     assert utility.room_evidence("R", [short], RULES) is None  # 2 days say nothing
 
 
+DAY = 86_400.0
+
+
 def test_both_kinds_must_agree() -> None:
-    water = utility.MeterUse("w", "water", 13.0, 10.0, 0)  # 1.3 m³/day: 10 people
-    power = utility.MeterUse("e", "electricity", 120.0, 10.0, 0)  # 12 kWh/day: 4 people
+    water = utility.MeterUse("w", "water", 13.0, 0.0, 10 * DAY, 0)  # 1.3 m³/day: 10 people
+    power = utility.MeterUse("e", "electricity", 120.0, 0.0, 10 * DAY, 0)  # 12 kWh: 4 people
     found = utility.room_evidence("R", [water, power], RULES)
     assert found is not None and found.implied == 4
     assert found.meters == ("e", "w") and found.days_covered == 10.0
+
+
+def test_meters_side_by_side_add_up_and_a_replaced_meter_counts_once() -> None:
+    kitchen = utility.MeterUse("k", "water", 6.5, 0.0, 10 * DAY, 0)
+    bathroom = utility.MeterUse("b", "water", 6.5, 0.0, 10 * DAY, 0)
+    both = utility.room_evidence("R", [kitchen, bathroom], RULES)
+    assert both is not None and both.implied == 10 and both.water_m3_per_day == 1.3
+    old = utility.MeterUse("old", "water", 6.5, 0.0, 5 * DAY, 0)  # replaced on day 5
+    new = utility.MeterUse("new", "water", 6.5, 5 * DAY, 10 * DAY, 0)
+    replaced = utility.room_evidence("R", [old, new], RULES)
+    assert replaced is not None and replaced.implied == 10 and replaced.days_covered == 10.0
+    # two short stretches far apart still cover the window between them
+    early = utility.MeterUse("e1", "water", 0.65, 0.0, 0.5 * DAY, 0)
+    late = utility.MeterUse("e2", "water", 0.65, 9.5 * DAY, 10 * DAY, 0)
+    sparse = utility.room_evidence("R", [early, late], RULES)
+    assert sparse is not None and sparse.implied == 1  # the gap lowers the estimate
 
 
 # ---------------------------------------------------------------- on stored readings

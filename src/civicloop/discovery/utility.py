@@ -17,12 +17,13 @@ Measuring use from counters:
   Use lost around a reset makes the estimate smaller, never larger: the signal errs towards
   "no evidence", not towards invented residents;
 * coverage is the span from the first sampled hour to the last reading; under
-  ``rules.utility_min_days`` the meter says nothing (one reading, or a day of them, does not
-  describe a household), and a room with no covered meter has no evidence at all (None).
+  ``rules.utility_min_days`` a kind of use says nothing (one reading, or a day of them, does
+  not describe a household), and a room with no covered kind has no evidence at all (None).
 
-Implied residents: use per day ÷ the norm, rounded down; meters of one kind in a room add up;
-when both water and electricity are measured the smaller count is taken — both must agree (an
-air-conditioned flat alone, or a leaking pipe alone, is not a crowd).
+Implied residents: use per day ÷ the norm, rounded down; meters of one kind in a room add up
+over their joint span (side by side or one replacing another); when both water and
+electricity are measured the smaller count is taken — both must agree (an air-conditioned
+flat alone, or a leaking pipe alone, is not a crowd).
 
 Batching: the detector asks about thousands of rooms, so the room → meters map is one query over
 ``devices``, cached per platform for :data:`CACHE_SECONDS` like ``detectors.elders_by_meter``
@@ -77,13 +78,14 @@ class HourSample:
 class MeterUse:
     device_id: str
     kind: str  # water | electricity
-    use: float  # m³ or kWh over the covered span
-    days: float  # the covered span
+    use: float  # m³ or kWh between start and end
+    start: float  # epoch seconds: the first sampled hour's start
+    end: float  # epoch seconds: the last reading
     resets: int
 
     @property
-    def per_day(self) -> float:
-        return self.use / self.days if self.days > 0 else 0.0
+    def days(self) -> float:
+        return max(self.end - self.start, 0.0) / 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +144,13 @@ def counter_use(hours: Sequence[HourSample]) -> tuple[float, int]:
 
 
 def meter_use(device_id: str, kind: str, hours: Sequence[HourSample]) -> MeterUse:
-    """A meter's use over its samples; ``days`` is the span from the first sampled hour's start
-    to the last reading (a slight overestimate of the span: use per day errs low)."""
+    """A meter's use over its samples, from the first sampled hour's start to the last reading
+    (a slight overestimate of the span: use per day errs low)."""
     ordered = sorted(hours, key=lambda h: h.hour)
     if not ordered:
-        return MeterUse(device_id, kind, 0.0, 0.0, 0)
+        return MeterUse(device_id, kind, 0.0, 0.0, 0.0, 0)
     use, resets = counter_use(ordered)
-    days = (ordered[-1].last_at - ordered[0].hour) / 86_400
-    return MeterUse(device_id, kind, use, max(days, 0.0), resets)
+    return MeterUse(device_id, kind, use, ordered[0].hour, ordered[-1].last_at, resets)
 
 
 def implied_residents(per_day: float, norm: float) -> int:
@@ -162,26 +163,37 @@ def implied_residents(per_day: float, norm: float) -> int:
 def room_evidence(
     room_id: str, uses: Iterable[MeterUse], rules: GroupRentingRules
 ) -> UtilityEvidence | None:
-    """A room's evidence from its meters' use; None when no meter covers enough days."""
-    covered = [u for u in uses if u.days >= rules.utility_min_days]
-    if not covered:
-        return None
+    """A room's evidence from its meters' use; None when no kind covers enough days.
+
+    Per kind, the meters' use is summed over the span from the earliest start to the latest
+    end: two meters side by side (two supply lines) add up, and a meter replaced by another
+    in the window is not counted twice (a gap between them only lowers the estimate)."""
+    spans: dict[str, list[MeterUse]] = {}
+    for u in uses:
+        if u.end > u.start:
+            spans.setdefault(u.kind, []).append(u)
     per_day: dict[str, float] = {}
-    for u in covered:
-        per_day[u.kind] = per_day.get(u.kind, 0.0) + u.per_day
+    days: dict[str, float] = {}
+    for kind, group in spans.items():
+        covered = (max(u.end for u in group) - min(u.start for u in group)) / 86_400
+        if covered >= rules.utility_min_days:
+            per_day[kind] = sum(u.use for u in group) / covered
+            days[kind] = covered
+    if not per_day:
+        return None
     norms = {
         "water": rules.water_m3_per_person_day,
         "electricity": rules.electricity_kwh_per_person_day,
     }
-    implied = min(implied_residents(v, norms[k]) for k, v in per_day.items())
+    counted = [u for kind in per_day for u in spans[kind]]
     return UtilityEvidence(
         room_id=room_id,
-        implied=implied,
-        days_covered=min(u.days for u in covered),
+        implied=min(implied_residents(v, norms[k]) for k, v in per_day.items()),
+        days_covered=min(days.values()),
         water_m3_per_day=per_day.get("water"),
         electricity_kwh_per_day=per_day.get("electricity"),
-        meters=tuple(sorted(u.device_id for u in covered)),
-        resets=sum(u.resets for u in covered),
+        meters=tuple(sorted(u.device_id for u in counted)),
+        resets=sum(u.resets for u in counted),
     )
 
 
