@@ -113,6 +113,7 @@ function drawMarkers(data) {
     marker.bindPopup(
       `<strong>${esc(m.number)}</strong><br>${esc(m.title)}<br>${esc(label("status", m.status))}` +
       `${m.is_overdue ? ` <span class="badge overdue">${esc(t("screen.overdue"))}</span>` : ""}` +
+      `${m.priority === "high" ? ` <span class="badge high-risk">${esc(t("case.high_risk"))}</span>` : ""}` +
       `<br><a href="/console/cases/${encodeURIComponent(m.id)}">${esc(t("screen.open_case"))}</a>`);
     marker.addTo(layer);
   }
