@@ -6,6 +6,7 @@ import random
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from civicloop.cases import service as cases
 from civicloop.cases.model import ClosureType
@@ -77,6 +78,12 @@ def test_filing_reassesses_priority_against_current_risk(
     assert early["priority"] == "normal"  # nothing known about the enterprise yet
 
     _make_high(client, platform, code)
+    # As if the case had been missed when the bands moved (reassess_open's limit, a race):
+    with platform.db.write() as conn:
+        conn.execute(
+            text("UPDATE cases SET priority = 'normal', priority_reason = NULL WHERE id = :i"),
+            {"i": early["id"]},
+        )
     operator = org.actor_for_user(platform, "operator")
     cases.accept_case(platform, operator, early["id"])
     filed = cases.file_case(platform, operator, early["id"])
@@ -121,3 +128,28 @@ def test_the_triage_order_puts_high_priority_first(
     assert first[0]["id"] == high["id"] and first[1]["id"] == later[-1]
     bad = client.get("/api/v1/cases", params={"sort": "loudest"}, headers=headers)
     assert bad.status_code == 422 and "sort" in bad.text
+
+
+def test_cases_waiting_for_dispatch_move_up_when_their_subject_becomes_high(
+    client: TestClient, platform: Platform
+) -> None:
+    code = demo_credit_code(random.Random(15))
+    waiting = _report(client, platform, f"企业{code}夜间施工扰民")
+    other = _report(client, platform, "人行道破损")
+    assert waiting["priority"] == "normal"
+
+    _make_high(client, platform, code)  # its consume() sees the raised set change
+    headers = login(client, "dispatcher")
+    got = client.get(f"/api/v1/cases/{waiting['id']}", headers=headers).json()
+    assert got["priority"] == "high" and code in got["priority_reason"]
+    assert got["version"] == waiting["version"] + 1
+    assert client.get(f"/api/v1/cases/{other['id']}", headers=headers).json()["priority"] == (
+        "normal"
+    )
+    entry = ledger.timeline(platform.db, "case", waiting["id"])[-1]
+    assert entry.action == "case.priority_changed"
+    assert entry.before == {"priority": "normal", "priority_reason": None}
+    assert entry.after["priority"] == "high"
+    # nothing moves again while the bands stay where they are
+    assert risk.consume(platform).get("priorities_changed") is None
+    assert ledger.verify(platform.db).ok

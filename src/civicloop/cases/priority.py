@@ -1,4 +1,6 @@
-"""A case's priority, asked of the risk context when the case is reported and when it is filed.
+"""A case's priority, asked of the risk context when the case is reported and when it is filed,
+and again for every case waiting for dispatch when risk bands move (:func:`reassess_open`, run
+by the risk consumer), so a grid that just became high-risk moves its waiting cases up.
 
 Why here and not in risk: priority is a fact of the case (stored on its row, shown in the
 triage queue, traced in the ledger); risk only knows which subjects are in a raised band
@@ -13,10 +15,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from civicloop.cases.model import Priority
+from civicloop.cases import store
+from civicloop.cases.model import Priority, Status
 from civicloop.core.errors import InputError
+from civicloop.core.rawsql import Raw
+from civicloop.ledger.service import Action, record
+from civicloop.org.model import SYSTEM_ACTOR
 from civicloop.runtime import Platform
 
 log = logging.getLogger(__name__)
@@ -34,3 +41,63 @@ def assess(p: Platform, view: Mapping[str, Any]) -> tuple[Priority, str | None]:
     if hint is None:
         return Priority.NORMAL, None
     return Priority.HIGH, str(hint["reason"])[:200]
+
+
+# Cases still waiting for the operations centre (not yet with a department): where a changed
+# priority changes what a dispatcher does next.
+WAITING = (Status.REPORTED, Status.CHECKING, Status.ACCEPTED, Status.FILED, Status.RETURNED)
+
+
+def reassess_open(p: Platform, *, limit: int = 50_000, request_id: str = "risk-priority") -> int:
+    """Assess again every case waiting for dispatch (after risk bands moved) and store the
+    changes, each a ``case.priority_changed`` ledger entry. Returns how many changed.
+
+    Assessed outside the write transaction; a case someone changed meanwhile (version moved)
+    is left for its next filing, which assesses again.
+    """
+    c = store.cases.c
+    with p.db.read() as conn:
+        rows = conn.execute(
+            select(
+                c.id,
+                c.version,
+                c.grid_code,
+                c.address,
+                c.title,
+                c.description,
+                c.priority,
+                c.priority_reason,
+            )
+            .where(c.status.in_([str(s) for s in WAITING]))
+            .order_by(c.reported_at.desc())
+            .limit(limit)
+        ).all()
+    changes = []
+    for r in rows:
+        prio, reason = assess(p, dict(r._mapping))
+        if str(prio) != r.priority or reason != r.priority_reason:
+            changes.append((r, str(prio), reason))
+    if not changes:
+        return 0
+    now = p.clock.now()
+    changed = 0
+    with p.db.write() as conn:
+        raw = Raw(conn)
+        actions = []
+        for r, prio_text, reason in changes:
+            values = {"priority": prio_text, "priority_reason": reason, "updated_at": now}
+            if not store.update_case(raw, r.id, r.version, values):
+                continue
+            changed += 1
+            actions.append(
+                Action(
+                    "case.priority_changed",
+                    "case",
+                    r.id,
+                    before={"priority": r.priority, "priority_reason": r.priority_reason},
+                    after={"priority": prio_text, "priority_reason": reason},
+                )
+            )
+        if actions:
+            record(conn, SYSTEM_ACTOR, actions, at=now, request_id=request_id)
+    return changed
