@@ -18,6 +18,7 @@ outside the district), ``ForbiddenError`` (not an enterprise user, or not regist
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
@@ -326,3 +327,42 @@ def read_demand(p: Platform, actor: Actor, case_id: str) -> dict[str, Any]:
         view = dict(row._mapping)
         due = _open_step_due(conn, [case_id])
     return _present(p, view, due)
+
+
+def list_enterprises_with_demands(
+    p: Platform, *, demands_since: datetime | None = None, max_demands: int = 20_000
+) -> list[dict[str, Any]]:
+    """Every registered enterprise (credit code, name, legal representative, address) with the
+    numbers of its demand cases (newest first; ``max_demands`` at most over all enterprises,
+    reported at or after ``demands_since``), for entity resolution. No contact data: demands
+    carry their reporter's phone, and linkage needs none of it."""
+    e, c = store.enterprises, case_store.cases.c
+    eu = store.enterprise_users
+    q = (
+        select(eu.c.credit_code, c.number)
+        .select_from(case_store.cases.join(eu, eu.c.user_id == c.reporter_id))
+        .where(c.channel == str(Channel.ENTERPRISE))
+        .order_by(c.reported_at.desc(), c.id)
+        .limit(max(0, max_demands))
+    )
+    if demands_since is not None:
+        q = q.where(c.reported_at >= demands_since)
+    with p.db.read() as conn:
+        out = {
+            r.credit_code: {
+                "credit_code": r.credit_code,
+                "name": r.name,
+                "legal_representative": r.legal_representative,
+                "address": r.address,
+                "demands": [],
+            }
+            for r in conn.execute(
+                select(e.c.credit_code, e.c.name, e.c.legal_representative, e.c.address).order_by(
+                    e.c.credit_code
+                )
+            )
+        }
+        for r in conn.execute(q):
+            if r.credit_code in out:
+                out[r.credit_code]["demands"].append(str(r.number))
+    return list(out.values())

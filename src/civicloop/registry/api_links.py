@@ -15,6 +15,7 @@ from civicloop.core.auth import current_actor, platform, request_id
 from civicloop.org.model import Actor
 from civicloop.registry import resolution
 from civicloop.registry.resolution_model import Thresholds
+from civicloop.registry.resolution_sources import SourceLimits
 from civicloop.runtime import Platform
 
 router = APIRouter(prefix="/api/v1/links", tags=["links"])
@@ -46,6 +47,10 @@ class RunBody(_In):
     records: list[ExternalRecord] = Field(default_factory=list, max_length=50_000)
     high: float = Field(default=Thresholds.high, gt=0, le=1)
     low: float = Field(default=Thresholds.low, gt=0, le=1)
+    # gather the platform's own permits, enterprises, demands, device owners and cases
+    platform_sources: bool = True
+    case_days: int = Field(default=SourceLimits.case_days, ge=1, le=3660)
+    max_cases: int = Field(default=SourceLimits.max_cases, ge=0, le=1_000_000)
 
 
 class ReviewDecision(_In):
@@ -67,13 +72,16 @@ class UnmergeBody(_In):
 
 @router.post("/run")
 def run(body: RunBody, p: PlatformDep, actor: ActorDep, rid: RequestId) -> dict[str, Any]:
-    """Link every registry record and the given source records; queue uncertain pairs."""
+    """Link every registry record, the platform's own sources (unless ``platform_sources`` is
+    false) and the given source records; queue uncertain pairs."""
     external = resolution.parse_external(r.model_dump() for r in body.records)
     return resolution.run_linkage(
         p,
         actor,
         external=external,
         thresholds=Thresholds(high=body.high, low=body.low),
+        platform_sources=body.platform_sources,
+        limits=SourceLimits(case_days=body.case_days, max_cases=body.max_cases),
         request_id=rid,
     )
 

@@ -1,8 +1,9 @@
 """Entity resolution use cases: link runs, the review queue, merge and unmerge, golden ids.
 
-A **run** gathers records — the registries' legal entities, buildings and people, plus records
-other sources handed in before (permits, device owners, anything imported with ``civicloop
-links run --file``) — resolves them (``resolution_model.resolve``: exact credit code / ID
+A **run** gathers records — the registries' legal entities, buildings and people; the
+platform's own permits, enterprises and their demands, device owners and cases
+(``resolution_sources``); and records outside sources handed in before (``civicloop links run
+--file``) — resolves them (``resolution_model.resolve``: exact credit code / ID
 number first, then splink on DuckDB), and stores one row per record in ``entity_links`` with its
 cluster's **golden id**. Golden ids are stable: a cluster keeps the golden id its members
 already had (the smallest when clusters join), new clusters get a new one.
@@ -19,7 +20,6 @@ Only admins change links; admins and auditors read them (person names masked for
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -30,12 +30,19 @@ from civicloop.core.security import mask_name
 from civicloop.ledger.service import Action, record
 from civicloop.org.model import SYSTEM_ACTOR, Actor, Role
 from civicloop.registry import links as t
+from civicloop.registry import resolution_sources as sources
 from civicloop.registry.resolution_model import Pair, Record, Thresholds, resolve
+from civicloop.registry.resolution_sources import (  # noqa: F401  (parse_external: callers' API)
+    ATTRS,
+    SourceLimits,
+    parse_external,
+    registry_records,
+    stored_records,
+)
 from civicloop.runtime import Platform
 
 WRITERS = frozenset({Role.ADMIN})
 READERS = frozenset({Role.ADMIN, Role.AUDITOR})
-_ATTRS = ("name", "credit_code", "id_number", "address", "phone", "representative")
 
 
 def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
@@ -46,101 +53,6 @@ def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
 
 def _new_golden() -> str:
     return "G" + new_uuid()[:20]
-
-
-# ---------------------------------------------------------------- gathering records
-
-
-def registry_records(p: Platform) -> list[Record]:
-    """The registries' legal entities, buildings and people as linkage records."""
-    from civicloop.registry import service as registry
-
-    out: list[Record] = []
-    for batch in registry.iter_records(p, "entity"):
-        for r in batch:
-            out.append(
-                Record(
-                    "registry.entity",
-                    str(r["credit_code"]),
-                    "enterprise",
-                    name=r.get("name"),
-                    credit_code=r.get("credit_code"),
-                    address=r.get("operating_address") or r.get("registered_address"),
-                    representative=r.get("legal_representative"),
-                )
-            )
-    for batch in registry.iter_records(p, "building"):
-        for r in batch:
-            out.append(
-                Record("registry.building", str(r["id"]), "building", address=r.get("address"))
-            )
-    for batch in registry.iter_records(p, "person"):
-        for r in batch:
-            out.append(
-                Record(
-                    "registry.person",
-                    str(r["id"]),
-                    "person",
-                    name=r.get("name"),
-                    id_number=r.get("id_number"),
-                    address=r.get("address"),
-                    phone=r.get("phone"),
-                )
-            )
-    return out
-
-
-def _record(source: str, record_id: str, kind: str, attrs: dict[str, Any]) -> Record:
-    def get(k: str) -> str | None:
-        v = attrs.get(k)
-        return str(v) if v else None
-
-    return Record(
-        source,
-        record_id,
-        kind,
-        name=get("name"),
-        credit_code=get("credit_code"),
-        id_number=get("id_number"),
-        address=get("address"),
-        phone=get("phone"),
-        representative=get("representative"),
-    )
-
-
-def _stored_external(conn: Connection) -> list[Record]:
-    rows = conn.execute(
-        select(t.entity_links).where(t.entity_links.c.source.not_like("registry.%"))
-    )
-    return [_record(r.source, r.record_id, r.kind, r.attrs or {}) for r in rows]
-
-
-def parse_external(rows: Iterable[dict[str, Any]]) -> list[Record]:
-    """Records handed in by other sources (CSV rows or JSON); every problem names the row."""
-    out: list[Record] = []
-    for i, row in enumerate(rows, start=1):
-        source = str(row.get("source") or "").strip()
-        rid = str(row.get("record_id") or "").strip()
-        kind = str(row.get("kind") or "enterprise").strip()
-        if not source or not rid:
-            raise InputError(
-                f"row {i}: source and record_id are required", field=f"rows[{i}]", rule="required"
-            )
-        if source.startswith("registry.") or ":" in source or len(source) > 32:
-            raise InputError(
-                f"row {i}: source must be a short name not starting with registry.",
-                field=f"rows[{i}].source",
-                rule="source",
-            )
-        if kind not in ("enterprise", "person", "building"):
-            raise InputError(
-                f"row {i}: kind must be enterprise, person or building",
-                field=f"rows[{i}].kind",
-                rule="enum",
-            )
-        attrs = {k: str(row[k]).strip()[:300] for k in _ATTRS if row.get(k)}
-        out.append(_record(source, rid[:120], kind, attrs))
-    return out
 
 
 # ---------------------------------------------------------------- runs
@@ -180,21 +92,32 @@ def run_linkage(
     external: list[Record] | None = None,
     thresholds: Thresholds | None = None,
     include_registry: bool = True,
+    platform_sources: bool = True,
+    limits: SourceLimits | None = None,
     request_id: str = "-",
 ) -> dict[str, Any]:
     """Resolve every known record (plus ``external`` ones) and store clusters and reviews.
 
-    Raises ForbiddenError unless the actor is an admin (or the system).
+    With ``platform_sources`` (the default) the platform's own permits, enterprises, demands,
+    device owners and cases are gathered afresh (``resolution_sources.gather``) and stored
+    platform rows whose source record is gone are dropped (with their pending reviews);
+    without it the platform rows of the last run are carried over as they are.
+
+    Raises ForbiddenError unless the actor is an admin (or the system); InputError for bad
+    thresholds or limits.
     """
     _require(actor, WRITERS, "run linkage")
     th = thresholds or Thresholds()
     if not 0 < th.low < th.high <= 1:
         raise InputError("thresholds need 0 < low < high ≤ 1", field="high", rule="range")
+    lim = limits or SourceLimits()
+    lim.check()
     records: dict[str, Record] = {}
     if include_registry:
         records.update((r.key, r) for r in registry_records(p))
+    gathered = sources.gather(p, lim) if platform_sources else None
     with p.db.read() as conn:
-        records.update((r.key, r) for r in _stored_external(conn))
+        records.update((r.key, r) for r in stored_records(conn, platform=gathered is None))
         rejected = _rejected(conn)
         manual = _manual_pairs(conn)
         old = {
@@ -205,8 +128,13 @@ def run_linkage(
                 )
             )
         }
+    if gathered is not None:
+        records.update((r.key, r) for r in gathered.records)
     records.update((r.key, r) for r in external or [])
-    result = resolve(list(records.values()), th, rejected=rejected)
+    # a record pinned to another (a case the address matcher placed at a building) skips
+    # splink: it joins its target's cluster below
+    pinned = {k: str(r.extra["link_to"]) for k, r in records.items() if r.extra.get("link_to")}
+    result = resolve([r for k, r in records.items() if k not in pinned], th, rejected=rejected)
     # manual decisions join clusters too
     from civicloop.registry.resolution_model import UnionFind
 
@@ -218,6 +146,10 @@ def run_linkage(
         if pair.left in records and pair.right in records:
             uf.union(pair.left, pair.right)
     how: dict[str, tuple[str, float]] = {}
+    for k, target in pinned.items():
+        if target in records:
+            uf.union(k, target)
+            how[k] = ("exact_address_match", 1.0)
     for link in result.links:
         for k in (link.left, link.right):
             if how.get(k, ("", 0.0))[1] <= link.probability:
@@ -232,6 +164,9 @@ def run_linkage(
             method, prob = how.get(k, ("own", 1.0))
             if k in old and old[k][1] == "manual":
                 method, prob = "manual", 1.0
+            attrs = {a: getattr(rec, a) for a in ATTRS if getattr(rec, a)}
+            if k in pinned:
+                attrs["link_to"] = pinned[k]
             rows.append(
                 {
                     "record_key": k,
@@ -241,15 +176,26 @@ def run_linkage(
                     "golden_id": golden,
                     "method": method,
                     "probability": prob,
-                    "label": (rec.name or rec.address or "")[:200] or None,
+                    "label": (rec.extra.get("label") or rec.name or rec.address or "")[:200]
+                    or None,
                     "credit_code": (rec.credit_code or None) and rec.credit_code[:18],
-                    "attrs": {a: getattr(rec, a) for a in _ATTRS if getattr(rec, a)},
+                    "attrs": attrs,
                     "updated_at": now,
                 }
             )
     changed = sum(1 for r in rows if old.get(r["record_key"], ("",))[0] != r["golden_id"])
+    stale = (
+        sorted(k for k in old if k.startswith(sources.PREFIX) and k not in records)
+        if gathered is not None
+        else []
+    )
     with p.db.write() as conn:
-        e = t.entity_links
+        e, rv = t.entity_links, t.link_reviews
+        for i in range(0, len(stale), 2000):
+            chunk = stale[i : i + 2000]
+            conn.execute(e.delete().where(e.c.record_key.in_(chunk)))
+            for col in (rv.c.left_key, rv.c.right_key):
+                conn.execute(rv.delete().where(col.in_(chunk), rv.c.status == "pending"))
         for i in range(0, len(rows), 2000):
             chunk = rows[i : i + 2000]
             conn.execute(e.delete().where(e.c.record_key.in_([r["record_key"] for r in chunk])))
@@ -258,12 +204,19 @@ def run_linkage(
         summary = {
             "records": len(rows),
             "clusters": len({r["golden_id"] for r in rows}),
-            "auto_links": len(result.links),
+            "auto_links": len(result.links)
+            + sum(1 for v in how.values() if v[0] == "exact_address_match"),
             "reviews_queued": queued,
             "golden_changed": changed,
             "high": th.high,
             "low": th.low,
+            "platform_sources": gathered is not None,
+            "sources": dict(sorted(Counter(r["source"] for r in rows).items())),
+            "stale_dropped": len(stale),
         }
+        if gathered is not None:
+            summary["invalid_credit_codes"] = gathered.invalid_codes
+            summary["case_days"], summary["max_cases"] = lim.case_days, lim.max_cases
         record(
             conn,
             actor,

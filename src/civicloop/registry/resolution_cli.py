@@ -1,8 +1,10 @@
 """`civicloop links …`: entity resolution runs, the review queue, merge and unmerge.
 
-``links run`` links the registries (and, with ``--file``, a CSV of other sources' records with
-the columns source, record_id, kind, name, credit_code, id_number, address, phone,
-representative) and prints the summary; ``links review`` lists uncertain pairs; ``links
+``links run`` links the registries, the platform's own sources (permits, enterprises and their
+demands, device owners, cases of the last ``--case-days``; ``--no-platform-sources`` reuses the
+last run's instead) and, with ``--file``, a CSV of other sources' records (columns source,
+record_id, kind, name, credit_code, id_number, address, phone, representative), and prints the
+summary; ``links review`` lists uncertain pairs; ``links
 decide ID accept|reject``; ``links merge`` / ``links unmerge`` with a reason.
 """
 
@@ -39,11 +41,21 @@ def run(
     file: Annotated[Path | None, typer.Option(help="CSV of other sources' records")] = None,
     high: Annotated[float, typer.Option(help="auto-link at or above")] = 0.95,
     low: Annotated[float, typer.Option(help="review queue from here up to high")] = 0.6,
+    platform_sources: Annotated[
+        bool,
+        typer.Option(
+            "--platform-sources/--no-platform-sources",
+            help="gather permits, enterprises, demands, device owners and cases",
+        ),
+    ] = True,
+    case_days: Annotated[int, typer.Option(help="read cases reported in the last N days")] = 365,
+    max_cases: Annotated[int, typer.Option(help="read at most this many cases (newest)")] = 20000,
     data_dir: DataDir = None,
 ) -> None:
     """Link every record: exact keys, then splink; store clusters and queue reviews."""
     from civicloop.registry import resolution
     from civicloop.registry.resolution_model import Thresholds
+    from civicloop.registry.resolution_sources import SourceLimits
 
     p = _open(data_dir)
     try:
@@ -57,6 +69,8 @@ def run(
                 SYSTEM_ACTOR,
                 external=external,
                 thresholds=Thresholds(high=high, low=low),
+                platform_sources=platform_sources,
+                limits=SourceLimits(case_days=case_days, max_cases=max_cases),
                 request_id="cli",
             )
         )
