@@ -17,6 +17,7 @@ def test_every_default_job_runs_once(platform: Platform) -> None:
         "risk-consumer",
         "discovery-tick",
         "readings-compaction",
+        "group-renting",
         "ledger-checkpoint",
     }
     for job in jobs:

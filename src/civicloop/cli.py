@@ -158,6 +158,7 @@ def _seed_extras(p: Platform, *, seed: int) -> None:
     console.print(f"demo sensors: {extras.summary(sensors)}")
     with console.status("risk scores, KPI rollups and the first ledger checkpoint…"):
         settled = extras.settle(p)
+    console.print(f"demo group-renting alerts: {settled['group_renting_alerts']}")
     console.print(f"demo ledger checkpoint: {settled['checkpoint']} entries signed")
 
 

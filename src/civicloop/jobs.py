@@ -2,10 +2,11 @@
 
 ``civicloop serve`` runs each job below on its own thread and interval: the SLA sweep, the KPI
 and risk ledger consumers (so dashboards and scores follow the loop within seconds), the
-discovery tick (silent devices, emergency-mode expiry), the readings compaction and the hourly
-signed ledger checkpoint. Every job is safe to run in several processes at once (the sweeper
-takes work with row locks, consumers move a cursor inside their transaction, checkpoints are
-idempotent per tree size), so scaling out needs no leader election.
+discovery tick (silent devices, emergency-mode expiry), the readings compaction, the
+group-renting detector over base data and the hourly signed ledger checkpoint. Every job is
+safe to run in several processes at once (the sweeper takes work with row locks, consumers
+move a cursor inside their transaction, checkpoints are idempotent per tree size, a room
+alerted recently is not alerted again), so scaling out needs no leader election.
 
 A job that raises is logged and retried at its next interval: one bad batch never stops the
 loop. Intervals of 0 switch a job off (tests and one-shot CLI runs).
@@ -65,6 +66,12 @@ def _compact(p: Platform) -> Any:
     return compact_readings(p)
 
 
+def _group_renting(p: Platform) -> Any:
+    from civicloop.registry.group_renting import detect_group_renting
+
+    return detect_group_renting(p)
+
+
 def _checkpoint(p: Platform) -> Any:
     from civicloop.ledger.checkpoints import create_checkpoint
 
@@ -80,6 +87,7 @@ def default_jobs(p: Platform) -> list[Job]:
         Job("risk-consumer", s.consumer_interval_seconds, _risk),
         Job("discovery-tick", s.sweep_interval_seconds, _discovery),
         Job("readings-compaction", 3600, _compact),
+        Job("group-renting", s.detector_interval_seconds, _group_renting),
         Job("ledger-checkpoint", s.checkpoint_interval_seconds, _checkpoint),
     ]
 

@@ -40,6 +40,9 @@ class Settings:
     consumer_interval_seconds: int = 15
     # How often a served platform signs an RFC 6962 checkpoint of the ledger (0: never).
     checkpoint_interval_seconds: int = 3600
+    # How often a served platform runs the registry's detectors over base data (group renting:
+    # residents, complaints and meters per room); a full pass, so hours rather than seconds.
+    detector_interval_seconds: int = 6 * 3600
     host: str = "127.0.0.1"
     port: int = 8000
     # The active text-classifier model: a version name under ``<data_dir>/models`` or a file
@@ -70,6 +73,7 @@ class Settings:
             sweep_interval_seconds=int(_env("SWEEP_INTERVAL_SECONDS", "60")),
             consumer_interval_seconds=int(_env("CONSUMER_INTERVAL_SECONDS", "15")),
             checkpoint_interval_seconds=int(_env("CHECKPOINT_INTERVAL_SECONDS", "3600")),
+            detector_interval_seconds=int(_env("DETECTOR_INTERVAL_SECONDS", str(6 * 3600))),
             host=_env("HOST", "127.0.0.1"),
             port=int(_env("PORT", "8000")),
             nlp_model=_env("NLP_MODEL", ""),

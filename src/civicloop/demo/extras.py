@@ -172,16 +172,24 @@ def seed_room_meters(p: Platform, *, seed: int, days: int = 7) -> dict[str, int]
 
 
 def settle(p: Platform) -> dict[str, Any]:
-    """Run the ledger consumers and take the first checkpoint (what the served platform's jobs
-    do periodically), so the first screen shows KPIs, risk and a signed ledger."""
+    """Run the group-renting detector and the ledger consumers and take the first checkpoint
+    (what the served platform's jobs do periodically), so the first screen shows group-renting
+    alerts, KPIs, risk and a signed ledger."""
     from civicloop.evaluation.service import consume as kpi_consume
     from civicloop.ledger.checkpoints import create_checkpoint
+    from civicloop.registry.group_renting import detect_group_renting
     from civicloop.risk.service import consume as risk_consume
 
+    renting = detect_group_renting(p)
     risk = risk_consume(p)
     kpi = kpi_consume(p)
     cp = create_checkpoint(p)
-    return {"risk": risk, "kpi": kpi, "checkpoint": cp.tree_size if cp else 0}
+    return {
+        "group_renting_alerts": sum(1 for r in renting if r.get("case_id")),
+        "risk": risk,
+        "kpi": kpi,
+        "checkpoint": cp.tree_size if cp else 0,
+    }
 
 
 def summary(counts: dict[str, Any]) -> str:
