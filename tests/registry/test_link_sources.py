@@ -166,6 +166,14 @@ def test_gone_records_are_dropped_and_the_skip_flag_reuses_the_last_run(
     gone = client.get("/api/v1/links/records/platform.device:meter-own-2", headers=admin)
     assert gone.status_code == 404
 
+    # a person's unmerge of a pinned case site holds on the next run
+    site, building = f"platform.case_site:{s['site_case']}", f"registry.building:{s['building']}"
+    out = client.post("/api/v1/links/unmerge", json={"record_key": site, "reason": "地址误填"},
+                      headers=admin)  # fmt: skip
+    assert out.status_code == 200, out.text
+    client.post("/api/v1/links/run", json={}, headers=admin)
+    assert _golden(p, site) == out.json()["golden_id"] != _golden(p, building)
+
     # a window of one day still reads today's cases; max_cases 0 reads no cases or demands
     day = client.post("/api/v1/links/run", json={"case_days": 1}, headers=admin).json()
     assert day["stale_dropped"] == 0 and day["sources"]["platform.case"] == 1

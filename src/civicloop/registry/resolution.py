@@ -134,6 +134,7 @@ def run_linkage(
     # a record pinned to another (a case the address matcher placed at a building) skips
     # splink: it joins its target's cluster below
     pinned = {k: str(r.extra["link_to"]) for k, r in records.items() if r.extra.get("link_to")}
+    pin_method = {k: str(records[k].extra.get("link_method") or "exact_key") for k in pinned}
     result = resolve([r for k, r in records.items() if k not in pinned], th, rejected=rejected)
     # manual decisions join clusters too
     from civicloop.registry.resolution_model import UnionFind
@@ -146,10 +147,12 @@ def run_linkage(
         if pair.left in records and pair.right in records:
             uf.union(pair.left, pair.right)
     how: dict[str, tuple[str, float]] = {}
+    said_no = {(a, b) for a, b in rejected}
     for k, target in pinned.items():
-        if target in records:
+        # an unmerged pin stays out: unmerge stored "not the same" pairs against the cluster
+        if target in records and (min(k, target), max(k, target)) not in said_no:
             uf.union(k, target)
-            how[k] = ("exact_address_match", 1.0)
+            how[k] = (pin_method[k], 1.0)
     for link in result.links:
         for k in (link.left, link.right):
             if how.get(k, ("", 0.0))[1] <= link.probability:
@@ -166,7 +169,7 @@ def run_linkage(
                 method, prob = "manual", 1.0
             attrs = {a: getattr(rec, a) for a in ATTRS if getattr(rec, a)}
             if k in pinned:
-                attrs["link_to"] = pinned[k]
+                attrs["link_to"], attrs["link_method"] = pinned[k], pin_method[k]
             rows.append(
                 {
                     "record_key": k,
@@ -204,8 +207,7 @@ def run_linkage(
         summary = {
             "records": len(rows),
             "clusters": len({r["golden_id"] for r in rows}),
-            "auto_links": len(result.links)
-            + sum(1 for v in how.values() if v[0] == "exact_address_match"),
+            "auto_links": len(result.links) + sum(1 for k in pinned if k in how),
             "reviews_queued": queued,
             "golden_changed": changed,
             "high": th.high,

@@ -42,8 +42,11 @@ Invariants:
   phone), case titles are masked before they become a record's label.
 * Cases are bounded: those reported in the last ``case_days`` (365) days, ``max_cases``
   (20,000) newest at most, voided and merged ones left out; demands use the same bounds.
-* A case site is pinned to its building (``link_to``) instead of going through splink: the
-  address matcher already resolved it to a building id, an exact key.
+* Some records are **pinned** (``link_to``) instead of going through splink: a case site to the
+  building the address matcher resolved it to (an exact key), a demand to its enterprise's
+  record (the filing user is bound to that enterprise). A pin joins the target's cluster
+  unless a person unmerged the two; splink would only add pairs that say the same, and one
+  enterprise's thousand demands would be half a million of them.
 """
 
 from __future__ import annotations
@@ -168,8 +171,13 @@ def _enterprises(p: Platform, out: Gathered, since: Any, max_demands: int) -> No
                 representative=_text(ent.get("legal_representative"), 64),
             ),
         )
+        # a demand is its enterprise's by the user's binding, a fact: pinned to the enterprise
+        # record (with its code), it skips splink, which would compare every pair of one
+        # enterprise's demands (quadratic in its demands)
+        pin = {"link_to": f"{ENTERPRISE}:{ent['credit_code']}", "link_method": "exact_credit_code"}
         for number in ent["demands"]:
-            _add(out, Record(DEMAND, number[:120], "enterprise", name=name, credit_code=code))
+            _add(out, Record(DEMAND, number[:120], "enterprise", name=name, credit_code=code,
+                             extra=pin))  # fmt: skip
 
 
 def _devices(p: Platform, out: Gathered) -> None:
@@ -210,7 +218,10 @@ def _cases(p: Platform, out: Gathered, since: Any, max_cases: int) -> None:
     from civicloop.registry.service import match_address
 
     live = [str(s) for s in Status if s not in (Status.VOIDED, Status.MERGED)]
-    flt = CaseFilter(status=live, reported_from=since)
+    # a fixed end keeps the offset pages stable while new cases are filed during the run
+    flt = CaseFilter(
+        status=live, reported_from=since, reported_to=p.clock.now() + timedelta(seconds=1)
+    )
     offset = 0
     while offset < max_cases:
         page, total = list_cases(
@@ -237,6 +248,7 @@ def _cases(p: Platform, out: Gathered, since: Any, max_cases: int) -> None:
                         extra={
                             "label": label,
                             "link_to": f"registry.building:{hit['building_id']}",
+                            "link_method": "exact_address_match",
                         },
                     ),
                 )
@@ -299,6 +311,7 @@ def to_record(
     extra: dict[str, Any] = {}
     if attrs.get("link_to"):
         extra["link_to"] = str(attrs["link_to"])
+        extra["link_method"] = str(attrs.get("link_method") or "exact_key")
     if label and is_platform_source(source):
         extra["label"] = label
     return Record(
