@@ -208,3 +208,30 @@ def test_credit_codes_are_found_in_text_but_not_id_numbers() -> None:
     assert credit_codes_in("91310115MA1K4PLX45") == []  # wrong check character
     both = "110101197309237946"  # a valid resident ID that also passes the GB 32100 check
     assert credit_codes_in(f"身份证{both}") == []
+
+
+def test_cli_run_with_and_without_platform_sources(
+    loaded: Platform, sources: dict[str, Any]
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from civicloop.registry.resolution_cli import app
+
+    p = loaded
+    env = {"CIVICLOOP_DATABASE_URL": p.settings.database_url} if p.settings.database_url else {}
+    d = ["--data-dir", str(p.settings.data_dir)]
+    runner = CliRunner()
+    r = runner.invoke(app, ["run", "--no-platform-sources", *d], env=env)
+    assert r.exit_code == 0, r.output
+    skipped = json.loads(r.output)
+    assert skipped["platform_sources"] is False
+    assert not any(k.startswith("platform.") for k in skipped["sources"])
+    r = runner.invoke(app, ["run", "--case-days", "30", *d], env=env)
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    assert got["sources"]["platform.case"] == 1 and got["case_days"] == 30
+    assert got["records"] > skipped["records"]
+    r = runner.invoke(app, ["run", "--max-cases", "-5", *d], env=env)
+    assert r.exit_code != 0 and "max_cases" in r.output
