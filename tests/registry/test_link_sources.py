@@ -235,3 +235,19 @@ def test_cli_run_with_and_without_platform_sources(
     assert got["records"] > skipped["records"]
     r = runner.invoke(app, ["run", "--max-cases", "-5", *d], env=env)
     assert r.exit_code != 0 and "max_cases" in r.output
+
+
+def test_case_pages_read_every_case_once(
+    loaded: Platform, sources: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keyset pages of one case each, all reported at the same instant (the frozen clock):
+    the ties are skipped by count, so the small pages read what one big page reads."""
+    from civicloop.registry import resolution_sources as src
+
+    whole = sorted(r.key for r in src.gather(loaded).records)
+    monkeypatch.setattr(src, "_PAGE", 1)
+    paged = [r.key for r in src.gather(loaded).records]
+    assert sorted(paged) == whole and len(set(paged)) == len(paged)
+    assert f"platform.case:{sources['case']}" in paged
+    limited = src.gather(loaded, src.SourceLimits(max_cases=1)).counts
+    assert limited["platform.case"] + limited["platform.case_site"] <= 1

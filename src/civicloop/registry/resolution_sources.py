@@ -81,7 +81,7 @@ SOURCES = (PERMIT, ENTERPRISE, DEMAND, DEVICE, CASE, CASE_SITE)
 OWNER_ATTRS = ("owner_credit_code", "owner_name", "owner_address")
 
 _CREDIT = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{18}(?![0-9A-Z])")
-_PAGE = 1000
+_PAGE = 2500
 
 
 @dataclass(frozen=True)
@@ -217,17 +217,27 @@ def _cases(p: Platform, out: Gathered, since: Any, max_cases: int) -> None:
     from civicloop.org.model import SYSTEM_ACTOR
     from civicloop.registry.service import match_address
 
-    live = [str(s) for s in Status if s not in (Status.VOIDED, Status.MERGED)]
-    # a fixed end keeps the offset pages stable while new cases are filed during the run
-    flt = CaseFilter(
-        status=live, reported_from=since, reported_to=p.clock.now() + timedelta(seconds=1)
-    )
-    offset = 0
-    while offset < max_cases:
-        page, total = list_cases(
-            p, SYSTEM_ACTOR, flt, limit=min(_PAGE, max_cases - offset), offset=offset
-        )
+    gone = {str(Status.VOIDED), str(Status.MERGED)}  # skipped here: a status filter in SQL
+    # makes SQLite sort the whole window for every page instead of walking the time index
+    # Keyset pages, newest first: each page ends the next one's window at its oldest report
+    # time and skips the cases already read at that very time (ties are ordered by id), so no
+    # page walks an ever larger OFFSET. The first end is fixed, so cases filed during the run
+    # do not shift the pages.
+    end, skip, read = p.clock.now() + timedelta(seconds=1), 0, 0
+    while read < max_cases:
+        flt = CaseFilter(reported_from=since, reported_to=end)
+        page, _ = list_cases(p, SYSTEM_ACTOR, flt, limit=min(_PAGE, max_cases - read), offset=skip)
+        if not page:
+            return
+        read += len(page)
+        oldest = page[-1]["reported_at"]
+        ties = sum(1 for c in page if c["reported_at"] == oldest)
+        new_end = oldest + timedelta(microseconds=1)
+        skip = skip + ties if new_end == end else ties
+        end = new_end
         for case in page:
+            if case["status"] in gone:
+                continue
             number = str(case["number"])
             label = mask_text(_text(case.get("title"), 200))
             codes = credit_codes_in(f"{case.get('title') or ''} {case.get('description') or ''}")
@@ -252,9 +262,6 @@ def _cases(p: Platform, out: Gathered, since: Any, max_cases: int) -> None:
                         },
                     ),
                 )
-        offset += len(page)
-        if not page or offset >= total:
-            return
 
 
 # ---------------------------------------------------------------- registries and stored records
