@@ -25,7 +25,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from civicloop.cases import service as cases
 from civicloop.cases import store as case_store
-from civicloop.cases.model import Channel
+from civicloop.cases.model import Channel, Status
 from civicloop.core.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from civicloop.core.idcodes import check_credit_code
 from civicloop.enterprise import store
@@ -334,14 +334,18 @@ def list_enterprises_with_demands(
 ) -> list[dict[str, Any]]:
     """Every registered enterprise (credit code, name, legal representative, address) with the
     numbers of its demand cases (newest first; ``max_demands`` at most over all enterprises,
-    reported at or after ``demands_since``), for entity resolution. No contact data: demands
-    carry their reporter's phone, and linkage needs none of it."""
+    reported at or after ``demands_since``, voided and merged ones left out), for entity
+    resolution. No contact data: demands carry their reporter's phone, and linkage needs none
+    of it."""
     e, c = store.enterprises, case_store.cases.c
     eu = store.enterprise_users
     q = (
         select(eu.c.credit_code, c.number)
         .select_from(case_store.cases.join(eu, eu.c.user_id == c.reporter_id))
-        .where(c.channel == str(Channel.ENTERPRISE))
+        .where(
+            c.channel == str(Channel.ENTERPRISE),
+            c.status.not_in([str(Status.VOIDED), str(Status.MERGED)]),
+        )
         .order_by(c.reported_at.desc(), c.id)
         .limit(max(0, max_demands))
     )

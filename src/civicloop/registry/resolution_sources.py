@@ -7,28 +7,23 @@ Why: the issue asks to link records about one enterprise or building "across sou
 records, so every run gathers them itself (``run_linkage(platform_sources=True)``, the
 default), reading each context through its service functions only:
 
-=====================  ==========  ============================================================
-source                 kind        from
-=====================  ==========  ============================================================
-``platform.permit``    enterprise  ``discovery.permits.list_permits``: the permit's company
-                                   credit code and name; record id = permit number
-``platform.enterprise`` enterprise ``enterprise.service.list_enterprises_with_demands``: credit
-                                   code, name, legal representative, address (no contacts);
-                                   record id = credit code
-``platform.demand``    enterprise  each demand case of such an enterprise, with the
-                                   enterprise's code and name; record id = case number
-``platform.device``    enterprise  ``discovery.service.list_devices``: devices whose attributes
-                                   carry ``owner_credit_code``, ``owner_name`` or
-                                   ``owner_address``; record id = device id
-``platform.case``      enterprise  ``cases.queries.list_cases`` (system actor): each valid
-                                   GB 32100 code named in a case's title or description;
-                                   record id = case number (``number/code`` when it names
-                                   several)
-``platform.case_site`` building    a case whose address the registry's address matcher
-                                   (``registry.service.match_address``, the one intake and
-                                   risk use) places at a registered building; record id =
-                                   case number
-=====================  ==========  ============================================================
+* ``platform.permit`` (enterprise; record id = permit number) — ``discovery.permits.
+  list_permits``: the permit's company credit code and name.
+* ``platform.enterprise`` (enterprise; id = credit code) — ``enterprise.service.
+  list_enterprises_with_demands``: code, name, legal representative, address (no contacts).
+* ``platform.demand`` (enterprise; id = case number) — each demand case of such an enterprise,
+  with the enterprise's code and name, pinned to the enterprise's record.
+* ``platform.device`` (enterprise; id = device id) — ``discovery.service.list_devices``: devices
+  whose attributes carry ``owner_credit_code``, ``owner_name`` or ``owner_address``.
+* ``platform.case`` (enterprise; id = case number, ``number/code`` when it names several) —
+  ``cases.queries.list_cases`` (system actor): each valid GB 32100 code in a case's title or
+  description.
+* ``platform.case_site`` (building; id = case number) — a case whose address the registry's
+  address matcher (``registry.service.match_address``, the one intake and risk use) places at
+  a registered building, pinned to that building.
+
+It also reads the registries (:func:`registry_records`) and the records kept from earlier
+runs (:func:`stored_records`), and checks records handed in (:func:`parse_external`).
 
 Invariants:
 
