@@ -28,8 +28,17 @@ def test_rule_errors_are_shown_at_their_line_and_a_valid_file_saves(
     original = area.input_value()
     area.fill(original.replace("tiltAngle >= 15", "tiltAngle >= = 15"))
     page.get_by_role("button", name="校验").click()
+    # the server validates every rule of the file: allow for a busy machine, and say what the
+    # page showed if no problem came back
+    page.wait_for_function(
+        "() => document.querySelector('#problems li') !== null"
+        " || document.getElementById('config-status').className === 'error'",
+        timeout=60_000,
+    )
     problem = page.locator("#problems li").first
-    problem.wait_for()
+    assert problem.count() == 1 or page.locator("#problems li").count() > 1, page.locator(
+        "#config-status"
+    ).inner_text()
     assert "rules[3].when" in problem.inner_text()
     assert page.locator("#config-text").get_attribute("aria-invalid") == "true"
     problem.get_by_role("button").click()
