@@ -153,3 +153,27 @@ def test_cases_waiting_for_dispatch_move_up_when_their_subject_becomes_high(
     # nothing moves again while the bands stay where they are
     assert risk.consume(platform).get("priorities_changed") is None
     assert ledger.verify(platform.db).ok
+
+
+def test_reassessment_looks_only_where_the_moved_subjects_are(
+    client: TestClient, platform: Platform
+) -> None:
+    from civicloop.cases.priority import reassess_open
+
+    code = demo_credit_code(random.Random(16))
+    _make_high(client, platform, code)
+    case = _report(client, platform, f"企业{code}占道")
+    assert case["priority"] == "high"
+    with platform.db.write() as conn:  # as if it had been reported before the band moved
+        conn.execute(
+            text("UPDATE cases SET priority = 'normal', priority_reason = NULL WHERE id = :i"),
+            {"i": case["id"]},
+        )
+    # another enterprise moved, in no grid of this case: this case is not looked at
+    assert reassess_open(platform, grids=set(), texts={"91310000MA1FL4KQ2E"}) == 0
+    assert reassess_open(platform, grids=set(), texts={code}) == 1
+    # where the moved subjects are: their grids, the enterprises among them
+    before = {("grid", "G1"): (60.0, "high", "G1")}
+    after = {("enterprise", code): (66.0, "high", "G2"), ("grid", "G1"): (70.0, "high", "G1")}
+    assert priority.moved(before, after) == ({"G2"}, {code})
+    assert priority.moved(after, before) == ({"G2"}, {code})

@@ -12,10 +12,10 @@ case keeps normal priority.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from civicloop.cases import store
@@ -48,14 +48,37 @@ def assess(p: Platform, view: Mapping[str, Any]) -> tuple[Priority, str | None]:
 WAITING = (Status.REPORTED, Status.CHECKING, Status.ACCEPTED, Status.FILED, Status.RETURNED)
 
 
-def reassess_open(p: Platform, *, limit: int = 50_000, request_id: str = "risk-priority") -> int:
-    """Assess again every case waiting for dispatch (after risk bands moved) and store the
+MAX_TEXT_TERMS = 200  # more credit codes than this: assess every waiting case instead
+
+
+def reassess_open(
+    p: Platform,
+    *,
+    grids: Collection[str] | None = None,
+    texts: Collection[str] | None = None,
+    limit: int = 50_000,
+    request_id: str = "risk-priority",
+) -> int:
+    """Assess again the cases waiting for dispatch (after risk bands moved) and store the
     changes, each a ``case.priority_changed`` ledger entry. Returns how many changed.
+
+    With ``grids`` or ``texts`` only the cases that may be about the subjects that moved are
+    assessed: those in the grids, those whose text names one of the texts (credit codes), and
+    those already high (their subject may have left its band); without them, every waiting case.
 
     Assessed outside the write transaction; a case someone changed meanwhile (version moved)
     is left for its next filing, which assesses again.
     """
     c = store.cases.c
+    where: list[ColumnElement[bool]] = [c.status.in_([str(s) for s in WAITING])]
+    if (grids is not None or texts is not None) and len(texts or ()) <= MAX_TEXT_TERMS:
+        where.append(
+            or_(
+                c.priority == str(Priority.HIGH),
+                c.grid_code.in_(sorted(grids or [])),
+                *[c.description.contains(t, autoescape=True) for t in sorted(texts or [])],
+            )
+        )
     with p.db.read() as conn:
         rows = conn.execute(
             select(
@@ -68,7 +91,7 @@ def reassess_open(p: Platform, *, limit: int = 50_000, request_id: str = "risk-p
                 c.priority,
                 c.priority_reason,
             )
-            .where(c.status.in_([str(s) for s in WAITING]))
+            .where(*where)
             .order_by(c.reported_at.desc())
             .limit(limit)
         ).all()

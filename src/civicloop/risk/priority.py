@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy import select
 
 from civicloop.risk import scorecards, store
-from civicloop.risk.model import band_rank
+from civicloop.risk.model import SubjectKind, band_rank
 from civicloop.runtime import Platform
 
 CACHE_SECONDS = 30.0
-Raised = dict[tuple[str, str], tuple[float, str]]  # (kind, id) → (score, band)
+# (kind, id) → (score, band, grid code): the grid says where cases about the subject are found
+Raised = dict[tuple[str, str], tuple[float, str, str | None]]
 
 _CACHE: dict[int, tuple[weakref.ref[Platform], float, Raised]] = {}
 _LOCK = threading.Lock()
@@ -45,12 +46,12 @@ def raised_subjects(p: Platform) -> Raised:
             names = [b for b, _ in card.bands]
             raised = names[band_rank(card, card.raise_priority_from) :]
             rows = conn.execute(
-                select(t.c.subject_id, t.c.score, t.c.band).where(
+                select(t.c.subject_id, t.c.score, t.c.band, t.c.grid_code).where(
                     t.c.subject_kind == str(kind), t.c.band.in_(raised)
                 )
             )
-            for sid, value, band in rows:
-                out[(str(kind), str(sid))] = (float(value), str(band))
+            for sid, value, band, grid in rows:
+                out[(str(kind), str(sid))] = (float(value), str(band), grid)
     with _LOCK:
         _CACHE[id(p)] = (weakref.ref(p), now, out)
     return out
@@ -60,6 +61,20 @@ def forget(p: Platform) -> None:
     """Drop the cached set (after this process wrote scores)."""
     with _LOCK:
         _CACHE.pop(id(p), None)
+
+
+def moved(before: Raised, after: Raised) -> tuple[set[str], set[str]]:
+    """Where the cases about subjects that entered or left a raised band are: their grids, and
+    the credit codes of enterprises among them (cases name those in their text)."""
+    grids: set[str] = set()
+    codes: set[str] = set()
+    for key in before.keys() ^ after.keys():
+        hit = after.get(key) or before[key]
+        if hit[2]:
+            grids.add(hit[2])
+        if key[0] == str(SubjectKind.ENTERPRISE):
+            codes.add(key[1])
+    return grids, codes
 
 
 def case_priority(p: Platform, view: Mapping[str, Any]) -> dict[str, Any] | None:

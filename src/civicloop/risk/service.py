@@ -286,7 +286,7 @@ def consume(p: Platform, *, batch: int = 2000, max_batches: int | None = None) -
 
     cards = scorecards.load(p)
     summary = {"outcomes": 0, "scores_changed": 0, "cursor": 0, "batches": 0}
-    raised_before = set(priority.raised_subjects(p))
+    raised_before = priority.raised_subjects(p)
     while max_batches is None or summary["batches"] < max_batches:
         with p.db.read() as conn:
             start = _cursor(conn) or 0
@@ -337,11 +337,13 @@ def consume(p: Platform, *, batch: int = 2000, max_batches: int | None = None) -
         summary["scores_changed"] += changed
         summary["cursor"] = last
         summary["batches"] += 1
-    if summary["scores_changed"] and set(priority.raised_subjects(p)) != raised_before:
-        # a subject entered or left a raised band: cases waiting for dispatch move with it
+    raised_after = priority.raised_subjects(p) if summary["scores_changed"] else raised_before
+    if raised_after.keys() != raised_before.keys():
+        # a subject entered or left a raised band: the cases about it waiting for dispatch move
         from civicloop.cases.priority import reassess_open
 
-        summary["priorities_changed"] = reassess_open(p)
+        grids, codes = priority.moved(raised_before, raised_after)
+        summary["priorities_changed"] = reassess_open(p, grids=grids, texts=codes)
     return summary
 
 
