@@ -119,7 +119,6 @@ def seed_room_meters(p: Platform, *, seed: int, days: int = 7) -> dict[str, int]
     from civicloop.discovery.model import Device
     from civicloop.discovery.ngsi import parse_entities
     from civicloop.discovery.service import register_devices
-    from civicloop.discovery.utility import forget_meters
     from civicloop.registry.group_renting import over_occupied
     from civicloop.registry.model import GroupRentingRules
 
@@ -149,7 +148,6 @@ def seed_room_meters(p: Platform, *, seed: int, days: int = 7) -> dict[str, int]
     if not meters:
         return {"room_meters": 0, "room_readings": 0}
     register_devices(p, [d for d, _ in meters], request_id="demo")
-    forget_meters(p)
     now = p.clock.now()
     entities = []
     for device, per_day in meters:

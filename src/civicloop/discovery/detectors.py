@@ -141,31 +141,34 @@ def elders_by_meter(p: Platform) -> dict[str, dict[str, Any]]:
 
 
 def _registry_elders_by_meter(p: Platform) -> dict[str, dict[str, Any]]:
-    """Meters whose ``room_id`` attribute is the room of a registered elder living alone."""
-    from civicloop.discovery.service import list_devices
+    """Meters whose ``room_id`` attribute is the room of a registered elder living alone (the
+    room → meters map is ``utility.meters_by_room``, the one join of meters to rooms)."""
+    from civicloop.discovery.service import devices_by_id
+    from civicloop.discovery.utility import meters_by_room
     from civicloop.registry.service import elders_living_alone
 
     by_room = {str(e["room_id"]): e for e in elders_living_alone(p, min_age=ELDER_AGE)}
     if not by_room:
         return {}
+    rooms = meters_by_room(p)
+    wanted = {
+        device_id: by_room[room]
+        for room in by_room.keys() & rooms.keys()
+        for device_id, entity_type in rooms[room]
+        if entity_type == "WaterMeter"
+    }
     out: dict[str, dict[str, Any]] = {}
-    offset = 0
-    while True:
-        meters, total = list_devices(p, entity_type="WaterMeter", limit=1000, offset=offset)
-        for m in meters:
-            elder = by_room.get(str(m.attrs.get("room_id") or ""))
-            if elder is not None:
-                out[m.device_id] = {
-                    "room_id": elder["room_id"],
-                    "meter_device_id": m.device_id,
-                    "name": elder["name"],  # already masked by the registry
-                    "lon": elder["lon"] if elder["lon"] is not None else m.lon,
-                    "lat": elder["lat"] if elder["lat"] is not None else m.lat,
-                    "grid_code": elder["grid_code"] or m.grid_code,
-                }
-        offset += len(meters)
-        if not meters or offset >= total:
-            return out
+    for device_id, m in devices_by_id(p, wanted).items():
+        elder = wanted[device_id]
+        out[device_id] = {
+            "room_id": elder["room_id"],
+            "meter_device_id": device_id,
+            "name": elder["name"],  # already masked by the registry
+            "lon": elder["lon"] if elder["lon"] is not None else m.lon,
+            "lat": elder["lat"] if elder["lat"] is not None else m.lat,
+            "grid_code": elder["grid_code"] or m.grid_code,
+        }
+    return out
 
 
 # -- the detectors --------------------------------------------------------------------------------

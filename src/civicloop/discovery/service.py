@@ -86,7 +86,11 @@ def devices_by_id(p: Platform, ids: Iterable[str]) -> dict[str, Device]:
 
 
 def forget_devices(p: Platform, ids: Iterable[str] | None = None) -> None:
-    """Drop cached devices (all when ``ids`` is None), after a registry change."""
+    """Drop cached devices (all when ``ids`` is None), after a registry change; the room →
+    meters map built from them goes too."""
+    from civicloop.discovery.utility import forget_meters
+
+    forget_meters(p)
     cache = _cache(p)
     with cache.lock:
         if ids is None:

@@ -26,8 +26,9 @@ electricity are measured the smaller count is taken — both must agree (an air-
 flat alone, or a leaking pipe alone, is not a crowd).
 
 Batching: the detector asks about thousands of rooms, so the room → meters map is one query over
-``devices``, cached per platform for :data:`CACHE_SECONDS` like ``detectors.elders_by_meter``
-(:func:`forget_meters` drops it after registering meters), and readings are read in batches.
+``devices``, cached per platform for :data:`CACHE_SECONDS` (``service.forget_devices`` drops it
+with the device cache on every registry change; the elder detector reads the same map), and
+readings are read in batches.
 
 ``registry.group_renting`` calls :func:`utility_evidence` (lazily, inside the detector) and
 turns it into its ``utility`` signal; nothing here changes state.

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from civicloop.core.errors import ForbiddenError, InputError
 from civicloop.evaluation import store
 from civicloop.evaluation.model import (
+    COUNTERS,
     LOCAL,
     ROLLUP_LEVEL_COLUMN,
     Indicator,
@@ -510,8 +511,6 @@ def scope_summary(
     ``scope`` in the answer names the level and code the numbers equal in :func:`values`.
     Indicators with filters are summed in their own query (as in :func:`rankings`).
     """
-    from civicloop.evaluation.model import COUNTERS  # appended section: no edit above
-
     if by is not None and by not in SUMMARY_GROUPS:
         raise InputError(f"by is one of {', '.join(SUMMARY_GROUPS)}", field="by", rule="enum")
     cfg = config()
